@@ -1,0 +1,82 @@
+"""Incremental indexing: embed only passages the store lacks, delete the ones no file has."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from index.chunk import split_article
+from index.load import find_files, read_article
+from qa.types import IndexReport, Passage
+
+
+def index_paths(paths, store, embedder, chunk_size: int, chunk_overlap: int,
+                batch_size: int = 32, prune: bool = True, progress: bool = True) -> IndexReport:
+    """Bring the store in line with the articles under `paths`.
+
+    Passage ids come from path, offset and text, so comparing id sets is enough to know what to
+    embed and what to delete; this also finishes a run that was killed half-way.
+    With `prune`, articles that were under an indexed folder but are gone lose their passages.
+    """
+    t0 = time.perf_counter()
+    files, skipped = find_files(paths)
+    report = IndexReport(skipped=skipped)
+    wanted: dict[str, list[Passage]] = {}
+    for f in files:
+        try:
+            article = read_article(f)
+        except (OSError, ValueError) as e:
+            report.skipped.append(f"{f}: {getattr(e, 'strerror', None) or e}")
+            continue
+        if article.path in wanted:
+            continue
+        wanted[article.path] = split_article(article, chunk_size, chunk_overlap)
+    report.articles = len(wanted)
+
+    stored = store.ids_by_path()
+    to_add: list[Passage] = []
+    to_delete: list[str] = []
+    for path, passages in wanted.items():
+        have = stored.get(path, set())
+        ids = {p.id for p in passages}
+        to_add += [p for p in passages if p.id not in have]
+        to_delete += sorted(have - ids)
+        report.unchanged += len(have & ids)
+    if prune:
+        folders = [Path(p).expanduser().resolve() for p in paths if Path(p).is_dir()]
+        for path, have in stored.items():
+            if path not in wanted and any(_under(path, d) for d in folders):
+                to_delete += sorted(have)
+
+    # Delete first: if killed after this, the next run re-embeds; nothing stale survives.
+    store.delete(to_delete)
+    report.removed = len(to_delete)
+    _embed_and_add(to_add, store, embedder, batch_size, progress)
+    report.added = len(to_add)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _embed_and_add(passages, store, embedder, batch_size, progress):
+    if not passages:
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(passages), unit="passage", desc="Embedding", file=sys.stderr,
+               disable=not progress)
+    # Batches of a few hundred keep memory bounded for huge files and make each batch durable.
+    step = max(batch_size, 256)
+    for i in range(0, len(passages), step):
+        batch = passages[i : i + step]
+        vectors = embedder.get_text_embedding_batch([p.text for p in batch])
+        store.add(batch, vectors)
+        bar.update(len(batch))
+    bar.close()
+
+
+def _under(path: str, folder: Path) -> bool:
+    try:
+        Path(path).relative_to(folder)
+        return True
+    except ValueError:
+        return False

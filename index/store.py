@@ -1,0 +1,114 @@
+"""Passages in Chroma: embedded PersistentClient by default, a Chroma server on request."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from qa.errors import ConfigError, StoreUnavailableError
+from qa.types import Passage
+
+# Metadata the LLM need not see when llama-index formats a node (the baseline does).
+_HIDDEN = ["path", "start", "end"]
+
+
+class Store:
+    def __init__(self, data_dir: Path, chroma_url: str | None = None, collection: str = "articles"):
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False)
+        self.where = chroma_url or str(Path(data_dir) / "chroma")
+        try:
+            if chroma_url:
+                url = urlparse(chroma_url)
+                if url.scheme not in ("http", "https") or not url.hostname:
+                    raise ConfigError(
+                        f"--chroma-url must look like http://host:port, not {chroma_url!r}."
+                    )
+                self.client = chromadb.HttpClient(
+                    host=url.hostname,
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=settings,
+                )
+                self.client.heartbeat()
+            else:
+                Path(data_dir).mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=self.where, settings=settings)
+            self.collection = self.client.get_or_create_collection(
+                collection, metadata={"hnsw:space": "cosine"}
+            )
+        except ConfigError:
+            raise
+        except PermissionError as e:
+            raise StoreUnavailableError(
+                f"Cannot write the index in {self.where}: {e.strerror}. Choose a writable "
+                "--data-dir (or QA_DATA_DIR)."
+            ) from None
+        except Exception as e:  # chromadb raises several types for a server it cannot reach
+            if chroma_url:
+                raise StoreUnavailableError(
+                    f"Cannot reach the Chroma server at {chroma_url} ({type(e).__name__}). Start "
+                    "it (chroma run --host 127.0.0.1 --port 8000) or fix --chroma-url."
+                ) from None
+            raise StoreUnavailableError(f"Cannot open the index in {self.where}: {e}") from None
+
+    @property
+    def vector_store(self):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.collection)
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def ids_by_path(self) -> dict[str, set[str]]:
+        got = self.collection.get(include=["metadatas"])
+        out: dict[str, set[str]] = {}
+        for pid, meta in zip(got["ids"], got["metadatas"]):
+            out.setdefault(meta.get("path", ""), set()).add(pid)
+        return out
+
+    def add(self, passages: list[Passage], embeddings: list[list[float]]) -> None:
+        from llama_index.core.schema import TextNode
+
+        nodes = [
+            TextNode(
+                id_=p.id,
+                text=p.text,
+                embedding=e,
+                metadata={"source": p.source, "title": p.title, "path": p.path,
+                          "start": p.start, "end": p.end},
+                excluded_llm_metadata_keys=_HIDDEN,
+                excluded_embed_metadata_keys=_HIDDEN + ["source", "title"],
+            )
+            for p, e in zip(passages, embeddings)
+        ]
+        self.vector_store.add(nodes)
+
+    def delete(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), 5000):
+            self.collection.delete(ids=ids[i : i + 5000])
+
+    def passages(self, ids: list[str] | None = None) -> list[Passage]:
+        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        return [
+            _passage(pid, doc, meta)
+            for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])
+        ]
+
+    def embeddings(self, ids: list[str]) -> dict[str, list[float]]:
+        got = self.collection.get(ids=ids, include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"]))
+
+
+def _passage(pid: str, text: str, meta: dict) -> Passage:
+    return Passage(
+        id=pid,
+        source=meta.get("source", ""),
+        title=meta.get("title", ""),
+        text=text,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        path=meta.get("path", ""),
+    )

@@ -1,0 +1,234 @@
+"""The public API: index articles, then ask questions and get cited answers."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from qa import citations as C
+from qa import prompts
+from qa.config import Config
+from qa.errors import IndexMissingError, InputError, QAError
+from qa.types import Answer, IndexReport, Passage
+
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+class Assistant:
+    """Answers questions from the indexed articles, citing a passage for every claim.
+
+    `Assistant()` opens the existing index (embedded Chroma under `.qa/` by default) and fails
+    with a clear message when there is none; `Assistant.build(paths)` indexes first.
+    Keyword overrides are any `Config` field: data_dir, chroma_url, llm, model, top_k, ...
+    """
+
+    def __init__(self, config: Config | None = None, *, require_index: bool = True,
+                 language_model=None, embed_model=None, **overrides):
+        """`language_model` and `embed_model` (llama-index objects) replace the configured ones."""
+        from index.store import Store
+
+        self.config = config or Config.load(**overrides)
+        self.store = Store(self.config.data_dir, self.config.chroma_url, self.config.collection)
+        if require_index and self.store.count() == 0:
+            raise IndexMissingError(self.store.where)
+        self._retriever = None
+        self._llm = language_model
+        self._embedder = embed_model
+
+    @classmethod
+    def build(cls, paths=None, config: Config | None = None, **kwargs) -> "Assistant":
+        """An Assistant over `paths` (default: the seed articles), indexed incrementally."""
+        assistant = cls(config, require_index=False, **kwargs)
+        assistant.index(paths)
+        return assistant
+
+    # Indexing -------------------------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from index.embed import load_embedder
+
+            self._embedder = load_embedder(self.config.embed_batch_size)
+        return self._embedder
+
+    def index(self, paths=None, prune: bool = True, progress: bool = False) -> IndexReport:
+        from index.build import index_paths
+
+        report = index_paths(
+            [str(p) for p in (paths or [DEFAULT_CORPUS])], self.store, self.embedder,
+            self.config.chunk_size, self.config.chunk_overlap, self.config.embed_batch_size,
+            prune=prune, progress=progress,
+        )
+        if self._retriever is not None:
+            self._retriever.refresh()
+        return report
+
+    def articles(self) -> list[dict]:
+        """The indexed articles: source, title and passage count."""
+        seen: dict[str, dict] = {}
+        for p in self.store.passages():
+            entry = seen.setdefault(p.path, {"source": p.source, "title": p.title, "passages": 0})
+            entry["passages"] += 1
+        return sorted(seen.values(), key=lambda a: a["source"])
+
+    # Answering ------------------------------------------------------------------------------
+    @property
+    def retriever(self):
+        if self._retriever is None:
+            from qa.retrieve import Retriever
+
+            self._retriever = Retriever(self.store, self.embedder, self.config.top_k,
+                                        self.config.candidates)
+        return self._retriever
+
+    @property
+    def llm(self):
+        if self._llm is None:
+            from qa.llm import load_llm
+
+            self._llm = load_llm(self.config)
+        return self._llm
+
+    @property
+    def model(self) -> str:
+        from qa.llm import model_name
+
+        return model_name(self.config)
+
+    def warm(self) -> None:
+        """Load the embedder, the BM25 index and the LLM now rather than on the first question."""
+        self.retriever.retrieve("warm up")
+        _ = self.llm
+
+    def retrieve(self, question: str) -> list[Passage]:
+        return self.retriever.retrieve(self.check_question(question))
+
+    def ask(self, question: str) -> Answer:
+        answer = None
+        for item in self.stream(question):
+            if isinstance(item, Answer):
+                answer = item
+        return answer
+
+    def stream(self, question: str) -> Iterator[str | Answer]:
+        """Yield the answer's text as it is generated, then the final `Answer`.
+
+        The final text can differ from the streamed one where checks removed or re-cited a
+        sentence; show `Answer.text` in the end.
+        """
+        question = self.check_question(question)
+        t0 = time.perf_counter()
+        passages = self.retriever.retrieve(question)
+        timings = {"retrieve_s": time.perf_counter() - t0}
+        if not passages:
+            raise IndexMissingError(self.store.where)
+        if max(p.dense for p in passages) < self.config.min_similarity:
+            # Nothing is even about the question: refuse without spending the LLM.
+            timings["first_token_s"] = timings["total_s"] = time.perf_counter() - t0
+            yield prompts.REFUSAL
+            yield self._answer(question, prompts.REFUSAL, True, [], timings, passages)
+            return
+
+        renumber = C.Renumberer(len(passages))
+        raw = []
+        for piece in self._generate(question, passages):
+            raw.append(piece)
+            out = renumber.feed(piece)
+            if out:
+                timings.setdefault("first_token_s", time.perf_counter() - t0)
+                yield out
+        tail = renumber.flush()
+        if tail:
+            yield tail
+        text = C.tidy(renumber.apply("".join(raw)))  # same mapping, on the whole text
+        timings.setdefault("first_token_s", time.perf_counter() - t0)
+        text, order, abstained = self._check(text, renumber.order, passages)
+        timings["total_s"] = time.perf_counter() - t0
+        cites = [] if abstained else C.build_citations(text, order, passages)
+        yield self._answer(question, text, abstained, cites, timings, passages)
+
+    # Internals ------------------------------------------------------------------------------
+    def check_question(self, question) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise InputError("The question is empty. Type a question about the articles.")
+        question = " ".join(question.split())
+        if len(question) > self.config.max_question_chars:
+            raise InputError(
+                f"The question is {len(question):,} characters; the limit is "
+                f"{self.config.max_question_chars:,}. Shorten it, or raise --max-question-chars "
+                "(QA_MAX_QUESTION_CHARS)."
+            )
+        return question
+
+    def _messages(self, question: str, passages: list[Passage]):
+        from llama_index.core.llms import ChatMessage
+
+        messages = [ChatMessage(role="system", content=prompts.SYSTEM)]
+        for user, assistant in prompts.EXAMPLE:
+            messages += [ChatMessage(role="user", content=user),
+                         ChatMessage(role="assistant", content=assistant)]
+        shown = "\n\n".join(
+            prompts.PASSAGE.format(n=i, title=p.title, source=p.source, text=p.text.strip())
+            for i, p in enumerate(passages, start=1)
+        )
+        messages.append(ChatMessage(role="user", content=prompts.QUESTION.format(
+            passages=shown, question=question)))
+        return messages
+
+    def _generate(self, question: str, passages: list[Passage]) -> Iterator[str]:
+        try:
+            for chunk in self.llm.stream_chat(self._messages(question, passages)):
+                if chunk.delta:
+                    yield chunk.delta
+        except QAError:
+            raise
+        except Exception as e:
+            if self.config.llm == "openai":
+                from qa.llm import unavailable
+
+                raise unavailable(self.config, e) from None
+            raise
+
+    def _check(self, text: str, order: list[int], passages: list[Passage]):
+        """(text, citation order, abstained) after the refusal and support checks."""
+        if _is_refusal(text):
+            return prompts.REFUSAL, [], True
+        # A sentence the model left uncited gets the passage that clearly supports it.
+        fixed = []
+        for sent in C.sentences(text):
+            if not C.cited_numbers(sent):
+                scored = [(C.support(sent, p), i) for i, p in enumerate(passages, start=1)]
+                score, best = max(scored)
+                if score >= 0.6:
+                    if best not in order:
+                        order.append(best)
+                    sent = _append_cite(sent, order.index(best) + 1)
+            fixed.append(sent)
+        text = " ".join(fixed)
+        if not order:
+            # An answer no passage supports is a guess: refuse rather than show it.
+            return prompts.REFUSAL, [], True
+        return text, order, False
+
+    def _answer(self, question, text, abstained, cites, timings, passages) -> Answer:
+        return Answer(question=question, text=text, abstained=abstained, citations=cites,
+                      timings={k: round(v, 3) for k, v in timings.items()}, model=self.model,
+                      passages=passages)
+
+
+_REFUSAL_HINTS = ("do not say", "does not say", "don't say", "doesn't say", "do not mention",
+                  "does not mention", "not mentioned", "no information", "do not contain",
+                  "does not contain", "do not provide", "does not provide", "not specified",
+                  "do not specify", "does not specify", "cannot answer", "can't answer")
+
+
+def _is_refusal(text: str) -> bool:
+    first = (C.sentences(text) or [""])[0].lower()
+    return any(h in first for h in _REFUSAL_HINTS) or not text.strip()
+
+
+def _append_cite(sentence: str, number: int) -> str:
+    stripped = sentence.rstrip()
+    if stripped and stripped[-1] in ".!?":
+        return f"{stripped[:-1]} [{number}]{stripped[-1]}"
+    return f"{stripped} [{number}]"

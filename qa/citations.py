@@ -1,0 +1,125 @@
+"""Citations in generated text: checked, renumbered in order of first use, mapped to passages."""
+from __future__ import annotations
+
+import re
+
+from qa.types import Citation, Passage
+
+# "[2]", "[1, 3]", "[1][2]", "[Passage 2]", "[1-2]"
+CITE = re.compile(r"\[\s*(?:passages?\s*)?(\d+(?:\s*(?:,|and|-|–)\s*\d+)*)\s*\]", re.I)
+_STOP = set("""a an the of in on at to for from by with and or but is are was were be been has
+have had it its this that these those as into than then there their they he she his her him
+them who whom which what when where why how did do does not no said says say about after
+before over under up out more most some any all also just only very can could would should
+will may might one two""".split())
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+(?:[.,'’][a-z0-9]+)*", text.lower())
+
+
+def content_words(text: str) -> set[str]:
+    return {w.replace(",", "") for w in words(text) if w not in _STOP}
+
+
+class Renumberer:
+    """Rewrites citation numbers as text streams in: first-used passage becomes [1], and so on.
+
+    Numbers that point at no passage are dropped. A '[' whose group is not closed yet is held
+    back, so what is emitted is already final.
+    """
+
+    def __init__(self, n_passages: int):
+        self.n = n_passages
+        self.order: list[int] = []  # original passage numbers, in order of first use
+        self._pending = ""
+
+    def feed(self, piece: str) -> str:
+        text = self._pending + piece
+        cut = text.rfind("[")
+        if cut >= 0 and "]" not in text[cut:] and len(text) - cut < 24:
+            text, self._pending = text[:cut], text[cut:]
+        else:
+            self._pending = ""
+        return self.apply(text)
+
+    def flush(self) -> str:
+        text, self._pending = self._pending, ""
+        return self.apply(text)
+
+    def apply(self, text: str) -> str:
+        """Renumber a complete text with the mapping built so far (extending it as needed)."""
+        return CITE.sub(self._replace, text)
+
+    def _replace(self, m: re.Match) -> str:
+        out = []
+        for n in _numbers(m.group(1)):
+            if 1 <= n <= self.n:
+                if n not in self.order:
+                    self.order.append(n)
+                new = f"[{self.order.index(n) + 1}]"
+                if new not in out:
+                    out.append(new)
+        return "".join(out)
+
+
+def _numbers(group: str) -> list[int]:
+    nums = []
+    for a, b in re.findall(r"(\d+)(?:\s*[-–]\s*(\d+))?", group):
+        lo, hi = int(a), int(b or a)
+        nums += list(range(lo, min(hi, lo + 10) + 1)) if hi >= lo else [lo]
+    return nums
+
+
+def tidy(text: str) -> str:
+    """Clean the spaces left where a citation was dropped."""
+    text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def sentences(text: str) -> list[str]:
+    """Split after end punctuation and any citations that follow it."""
+    parts = re.split(r"(?<=[.!?])((?:\s*\[\d+\])*)\s+(?=[A-Z\"“'(])", text.strip())
+    out = []
+    for i in range(0, len(parts), 2):
+        out.append(parts[i] + (parts[i + 1] if i + 1 < len(parts) else ""))
+    return [s.strip() for s in out if s.strip()]
+
+
+def cited_numbers(text: str) -> list[int]:
+    return [n for m in CITE.finditer(text) for n in _numbers(m.group(1))]
+
+
+def best_sentence(passage_text: str, claim: str) -> str:
+    """The passage sentence sharing most content words with the claim (what the cite points at)."""
+    claim_words = content_words(CITE.sub("", claim))
+    best, best_score = "", -1.0
+    for sent in sentences(passage_text) or [passage_text]:
+        score = len(claim_words & content_words(sent)) / (len(content_words(sent)) ** 0.5 + 1)
+        if score > best_score:
+            best, best_score = sent, score
+    return best
+
+
+def build_citations(text: str, order: list[int], passages: list[Passage]) -> list[Citation]:
+    """Citation objects for the renumbered `text`; `order[i]` is the passage number of [i+1]."""
+    by_new: dict[int, list[str]] = {}
+    for sent in sentences(text):
+        for n in set(cited_numbers(sent)):
+            by_new.setdefault(n, []).append(sent)
+    cites = []
+    for new, original in enumerate(order, start=1):
+        p = passages[original - 1]
+        claim = " ".join(by_new.get(new, []))
+        cites.append(Citation(
+            number=new, source=p.source, passage_id=p.id, text=p.text, start=p.start,
+            end=p.end, score=round(p.dense, 4), title=p.title,
+            quote=best_sentence(p.text, claim) if claim else "",
+        ))
+    return cites
+
+
+def support(sentence: str, passage: Passage) -> float:
+    """Share of the sentence's content words that the passage contains."""
+    claim = content_words(CITE.sub("", sentence))
+    return len(claim & content_words(passage.text)) / len(claim) if claim else 0.0

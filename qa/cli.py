@@ -1,0 +1,129 @@
+"""The `qa` command: index articles, ask questions."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+
+from qa.config import Config
+from qa.errors import QAError
+
+
+def _settings(parser: argparse.ArgumentParser) -> None:
+    """Flags for Config fields; each also reads from QA_<NAME>."""
+    g = parser.add_argument_group("settings (each also read from QA_<NAME>)")
+    g.add_argument("--data-dir", help="where the embedded index lives (default .qa/)")
+    g.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
+    g.add_argument("--llm", choices=["local", "openai"], help="local llama.cpp (default) or openai")
+    g.add_argument("--model", help="GGUF path (local) or model name (openai)")
+    g.add_argument("--api-base", help="OpenAI-compatible endpoint, e.g. http://host:8080/v1")
+    g.add_argument("--timeout", type=float, help="seconds to wait for a hosted LLM (default 60)")
+    g.add_argument("--top-k", type=int, help="passages handed to the LLM (default 4)")
+    g.add_argument("--max-tokens", type=int, help="longest answer in tokens (default 200)")
+
+
+def _config(args) -> Config:
+    keys = ["data_dir", "chroma_url", "llm", "model", "api_base", "timeout", "top_k", "max_tokens"]
+    return Config.load(**{k: getattr(args, k, None) for k in keys})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Answers questions from news articles, citing the passages.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index articles (.txt, .md, .html files or folders)")
+    p.add_argument("paths", nargs="*", help="files or folders (default: seeds/)")
+    p.add_argument("--no-prune", action="store_true",
+                   help="keep articles that were removed from an indexed folder")
+    _settings(p)
+
+    p = sub.add_parser("ask", help="answer a question (no question: ask interactively)")
+    p.add_argument("question", nargs="*", help="the question; omit it for an interactive loop")
+    p.add_argument("--json", action="store_true", help="print one JSON object, no streaming")
+    _settings(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"index": cmd_index, "ask": cmd_ask}[args.command](args)
+    except QAError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+def cmd_index(args) -> int:
+    from qa.assistant import Assistant
+
+    assistant = Assistant(_config(args), require_index=False)
+    report = assistant.index(args.paths or None, prune=not args.no_prune, progress=True)
+    for note in report.skipped:
+        print(f"skipped {note}", file=sys.stderr)
+    print(report.summary())
+    return 0 if report.articles or not report.skipped else 1
+
+
+def cmd_ask(args) -> int:
+    from qa.assistant import Assistant
+
+    assistant = Assistant(_config(args))
+    question = " ".join(args.question)
+    if args.json:
+        print(json.dumps(assistant.ask(question).to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    if question:
+        _print_answer(assistant, question)
+        return 0
+    return _loop(assistant)
+
+
+def _loop(assistant) -> int:
+    print(f"Ask about the {len(assistant.articles())} indexed articles "
+          f"(model: {assistant.model}). Empty line or Ctrl-D to quit.")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question or question.lower() in ("exit", "quit"):
+            return 0
+        try:
+            _print_answer(assistant, question)
+        except QAError as e:  # a bad question must not end the session
+            print(f"error: {e}", file=sys.stderr)
+
+
+def _print_answer(assistant, question: str) -> None:
+    from qa.types import Answer
+
+    streamed = []
+    answer = None
+    for item in assistant.stream(question):
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            streamed.append(item)
+            print(item, end="", flush=True)
+    print()
+    if answer.text != "".join(streamed).strip():
+        print(f"\n(checked) {answer.text}")
+    for c in answer.citations:
+        print(f"\n[{c.number}] {c.source} — {c.title} (chars {c.start}-{c.end}, score {c.score:.2f})")
+        body = c.text.strip()
+        if c.quote and c.quote in body:
+            body = body.replace(c.quote, f">>> {c.quote} <<<", 1)
+        print(textwrap.indent(textwrap.fill(" ".join(body.split()), 100), "    "))
+    t = answer.timings
+    print(f"\n({t.get('first_token_s', 0):.1f}s to first token, {t.get('total_s', 0):.1f}s total)",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 over the same passages, fused by reciprocal rank."""
+from __future__ import annotations
+
+import numpy as np
+
+from qa.types import Passage
+
+
+def rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
+    """Reciprocal rank fusion.
+
+    Written here rather than using QueryFusionRetriever because that one replaces the
+    per-retriever scores, and the refusal gate and the citation scores need the dense ones.
+    """
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, pid in enumerate(ranking):
+            scores[pid] = scores.get(pid, 0.0) + 1.0 / (k + rank + 1)
+    return scores
+
+
+class Retriever:
+    def __init__(self, store, embedder, top_k: int = 4, candidates: int = 12):
+        self.store, self.embedder = store, embedder
+        self.top_k, self.candidates = top_k, candidates
+        self._bm25 = None
+        self._passages: dict[str, Passage] = {}
+
+    def refresh(self) -> None:
+        """Forget the BM25 index after the store changed."""
+        self._bm25, self._passages = None, {}
+
+    def _sparse(self):
+        # llama-index's BM25Retriever gets no nodes from a Chroma-backed index, so it is built
+        # from the stored passages, once per process (or after refresh()).
+        if self._bm25 is None:
+            from llama_index.core.schema import TextNode
+            from llama_index.retrievers.bm25 import BM25Retriever
+
+            passages = self.store.passages()
+            self._passages = {p.id: p for p in passages}
+            nodes = [TextNode(id_=p.id, text=p.text) for p in passages]
+            self._bm25 = BM25Retriever.from_defaults(
+                nodes=nodes, similarity_top_k=min(self.candidates, len(nodes))
+            )
+        return self._bm25
+
+    def retrieve(self, question: str) -> list[Passage]:
+        """The top_k passages for the question, best first, with fused and dense scores."""
+        from llama_index.core import VectorStoreIndex
+        from llama_index.core.schema import QueryBundle
+
+        bm25 = self._sparse()
+        if not self._passages:
+            return []
+        query = QueryBundle(query_str=question)
+        query.embedding = self.embedder.get_query_embedding(question)
+        dense_retriever = VectorStoreIndex.from_vector_store(
+            self.store.vector_store, embed_model=self.embedder
+        ).as_retriever(similarity_top_k=min(self.candidates, len(self._passages)))
+        dense = dense_retriever.retrieve(query)
+        sparse = bm25.retrieve(question)
+        similarity = {n.node.node_id: float(n.score or 0.0) for n in dense}
+        fused = rrf([[n.node.node_id for n in dense], [n.node.node_id for n in sparse]])
+        best = sorted(fused, key=lambda pid: (-fused[pid], -similarity.get(pid, 0.0)))[: self.top_k]
+        self._fill_similarity(best, similarity, query.embedding)
+        out = []
+        for pid in best:
+            p = self._passages.get(pid)
+            if p is None:  # stored after the BM25 index was built
+                self.refresh()
+                return self.retrieve(question)
+            out.append(_copy(p, score=fused[pid], dense=similarity[pid]))
+        return out
+
+    def _fill_similarity(self, ids, similarity, query_embedding) -> None:
+        """Cosine similarity for passages BM25 found and dense search ranked too low to return."""
+        missing = [pid for pid in ids if pid not in similarity]
+        if not missing:
+            return
+        q = np.asarray(query_embedding)
+        for pid, emb in self.store.embeddings(missing).items():
+            similarity[pid] = float(np.dot(q, np.asarray(emb)))
+
+
+def _copy(p: Passage, **changes) -> Passage:
+    from dataclasses import replace
+
+    return replace(p, **changes)

@@ -1,0 +1,101 @@
+import hashlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch):
+    """No QA_* setting from the developer's shell leaks into a test."""
+    for key in list(os.environ):
+        if key.startswith("QA_") or key == "OPENAI_API_KEY":
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def seeds(tmp_path) -> Path:
+    """A private copy of the seed articles, free to edit."""
+    folder = tmp_path / "articles"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+def fake_embedder():
+    """Hashed bag of words: deterministic, instant, and similar texts get similar vectors."""
+    from llama_index.core.embeddings import BaseEmbedding
+
+    class HashEmbedding(BaseEmbedding):
+        calls: int = 0
+
+        def _vec(self, text: str) -> list[float]:
+            self.calls += 1
+            v = [0.0] * 64
+            for w in re.findall(r"\w+", text.lower()):
+                v[int(hashlib.md5(w.encode()).hexdigest(), 16) % 64] += 1.0
+            n = sum(x * x for x in v) ** 0.5 or 1.0
+            return [x / n for x in v]
+
+        def _get_text_embedding(self, text):
+            return self._vec(text)
+
+        def _get_query_embedding(self, query):
+            return self._vec(query)
+
+        async def _aget_query_embedding(self, query):
+            return self._vec(query)
+
+    return HashEmbedding(model_name="hash")
+
+
+def scripted_llm(reply: str):
+    """An LLM that streams `reply` word by word and records the prompts it was given."""
+    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
+    from llama_index.core.llms.callbacks import llm_completion_callback
+
+    class Scripted(CustomLLM):
+        text: str = ""
+        prompts: list = []
+
+        @property
+        def metadata(self):
+            return LLMMetadata(model_name="scripted")
+
+        @llm_completion_callback()
+        def complete(self, prompt, formatted=False, **kw):
+            self.prompts.append(prompt)
+            return CompletionResponse(text=self.text)
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt, formatted=False, **kw):
+            self.prompts.append(prompt)
+
+            def gen():
+                so_far = ""
+                for piece in re.findall(r"\S+\s*", self.text):
+                    so_far += piece
+                    yield CompletionResponse(text=so_far, delta=piece)
+
+            return gen()
+
+    return Scripted(text=reply, prompts=[])
+
+
+@pytest.fixture
+def make_assistant(tmp_path, seeds):
+    """An Assistant over the seed copy with the fake embedder and a scripted reply."""
+    from qa import Assistant
+
+    def make(reply="", **overrides):
+        return Assistant.build(
+            [seeds], data_dir=tmp_path / "data", embed_model=fake_embedder(),
+            language_model=scripted_llm(reply), min_similarity=0.0, **overrides
+        )
+
+    return make

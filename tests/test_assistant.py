@@ -1,0 +1,99 @@
+"""The Python API with a fake embedder and a scripted LLM, on real Chroma."""
+import pytest
+
+from conftest import fake_embedder
+from qa import Answer, Assistant
+from qa.errors import IndexMissingError, InputError
+
+
+def test_no_index_tells_the_user_to_run_qa_index(tmp_path):
+    with pytest.raises(IndexMissingError, match="qa index"):
+        Assistant(data_dir=tmp_path / "empty")
+
+
+def test_reindex_is_incremental(make_assistant, seeds):
+    a = make_assistant()
+    total = a.store.count()
+    assert total > 10 and len(a.articles()) == 3
+
+    again = a.index([seeds])
+    assert (again.added, again.removed, again.unchanged) == (0, 0, total)
+
+    # A changed article replaces only the passages whose text changed.
+    f = seeds / "002_d1d51d3d16951b55.txt"
+    f.write_text(f.read_text().replace("TEL AVIV, Israel", "TEL AVIV"))
+    changed = a.index([seeds])
+    assert changed.added == changed.removed >= 1 and a.store.count() == total
+
+    # A removed article vanishes from the index.
+    gone = {p.id for p in a.store.passages() if p.source == f.name}
+    f.unlink()
+    removed = a.index([seeds])
+    assert removed.removed == len(gone) and a.store.count() == total - len(gone)
+    assert [x["source"] for x in a.articles()] == ["000_c3c1596244da0a4c.txt", "001_0c16718d7dae18e4.txt"]
+
+
+def test_an_interrupted_build_is_finished_by_the_next_run(make_assistant, seeds):
+    a = make_assistant()
+    ids = sorted(p.id for p in a.store.passages())
+    a.store.delete(ids[::3])  # as if killed half-way through embedding
+    report = a.index([seeds])
+    assert report.added == len(ids[::3])
+    assert sorted(p.id for p in a.store.passages()) == ids
+
+
+def test_answer_cites_real_passages_renumbered(make_assistant):
+    a = make_assistant("Iran fired 400 ballistic missiles [2]. Israel vowed retaliation [2][7].")
+    pieces = list(a.stream("How many ballistic missiles did Iran fire at Israel?"))
+    answer = pieces[-1]
+    assert isinstance(answer, Answer) and not answer.abstained
+    streamed = "".join(p for p in pieces[:-1])
+    assert streamed.strip() == "Iran fired 400 ballistic missiles [1]. Israel vowed retaliation [1]."
+    assert answer.text == "Iran fired 400 ballistic missiles [1]. Israel vowed retaliation [1]."
+    [c] = answer.citations
+    assert c.passage_id == answer.passages[1].id and c.number == 1
+    article = (a.store.passages([c.passage_id])[0])
+    assert article.text == c.text and c.end - c.start == len(c.text)
+    assert set(answer.timings) == {"retrieve_s", "first_token_s", "total_s"}
+
+
+def test_model_refusal_becomes_an_abstention_without_citations(make_assistant):
+    a = make_assistant("The articles do not say how many soldiers died [1].")
+    answer = a.ask("How many Israeli soldiers died?")
+    assert answer.abstained and answer.citations == [] and answer.text == "The articles do not say."
+
+
+def test_uncited_answer_is_cited_when_a_passage_supports_it_and_refused_when_none_does(make_assistant):
+    a = make_assistant("Iran launched 400 ballistic missiles at Israel.")
+    answer = a.ask("How many ballistic missiles did Iran launch?")
+    assert not answer.abstained and answer.text.endswith("[1].")
+    assert "400" in answer.citations[0].text
+
+    b = make_assistant("The mayor of Paris resigned over a parking scandal.")
+    assert b.ask("Who resigned?").abstained
+
+
+def test_off_topic_question_is_refused_before_the_llm(tmp_path, seeds):
+    llm_reply = "Paris is the capital of France [1]."
+    from conftest import scripted_llm
+
+    llm = scripted_llm(llm_reply)
+    a = Assistant.build([seeds], data_dir=tmp_path / "d", embed_model=fake_embedder(),
+                        language_model=llm, min_similarity=0.99)
+    answer = a.ask("What is the capital of France?")
+    assert answer.abstained and llm.prompts == []
+
+
+def test_prompt_numbers_passages_and_delimits_them_as_data(make_assistant):
+    a = make_assistant("Fine [1].")
+    answer = a.ask("What did Blinken say?")
+    prompt = a.llm.prompts[-1]
+    for i, p in enumerate(answer.passages, start=1):
+        assert f'[{i}] From "{p.title}" ({p.source}):\n"""\n{p.text.strip()}\n"""' in prompt
+    assert prompt.index("Lakeview") < prompt.index("Question: What did Blinken say?")
+
+
+@pytest.mark.parametrize("question,match", [("", "empty"), ("   \n", "empty"), ("x" * 5000, "limit")])
+def test_bad_questions_get_clear_errors(make_assistant, question, match):
+    with pytest.raises(InputError, match=match):
+        make_assistant().ask(question)

@@ -1,0 +1,54 @@
+from qa import citations as C
+from qa.types import Passage
+
+
+def stream(text, n, pieces):
+    r = C.Renumberer(n)
+    out = "".join(r.feed(p) for p in pieces) + r.flush()
+    return out, r.order
+
+
+def test_renumbers_in_order_of_first_use_and_drops_unknown_numbers():
+    text = "Iran fired 400 missiles [3]. Israel vowed revenge [1][3]. Also [9] nothing [2, 3]."
+    out, order = stream(text, 3, [text])
+    assert out == "Iran fired 400 missiles [1]. Israel vowed revenge [2][1]. Also  nothing [3][1]."
+    assert order == [3, 1, 2]
+    assert C.tidy(out) == "Iran fired 400 missiles [1]. Israel vowed revenge [2][1]. Also nothing [3][1]."
+
+
+def test_citation_split_across_tokens_is_held_back_until_closed():
+    pieces = ["Iran fired 400 missiles [", "2", "]. Then [Passage", " 1", "]."]
+    r = C.Renumberer(2)
+    emitted = [r.feed(p) for p in pieces]
+    assert emitted[0] == "Iran fired 400 missiles "
+    assert "".join(emitted) + r.flush() == "Iran fired 400 missiles [1]. Then [2]."
+
+
+def test_literal_brackets_that_are_not_citations_survive():
+    out, order = stream("He said [sic] it was fine.", 2, ["He said [s", "ic] it was fine."])
+    assert out == "He said [sic] it was fine." and order == []
+
+
+def test_sentences_keep_trailing_citations():
+    text = "Iran fired 400 missiles. [1] Israel vowed to retaliate [2]. \"It was big,\" he said."
+    assert C.sentences(text) == [
+        "Iran fired 400 missiles. [1]", "Israel vowed to retaliate [2].", '"It was big," he said.'
+    ]
+
+
+def test_build_citations_maps_numbers_to_passages_and_quotes_the_supporting_sentence():
+    ps = [
+        Passage("a", "x.txt", "X", "Rain fell. Iran fired 400 ballistic missiles at Israel.", 10, 64, dense=0.7),
+        Passage("b", "y.txt", "Y", "The U.S. helped intercept them.", 0, 31, dense=0.5),
+    ]
+    cites = C.build_citations("Iran fired 400 missiles [1]. The U.S. helped [2].", [1, 2], ps)
+    assert [(c.number, c.passage_id, c.source, c.start, c.end) for c in cites] == [
+        (1, "a", "x.txt", 10, 64), (2, "b", "y.txt", 0, 31)]
+    assert cites[0].quote == "Iran fired 400 ballistic missiles at Israel."
+    assert cites[0].score == 0.7
+
+
+def test_support_counts_shared_content_words():
+    p = Passage("a", "x", "X", "Iran launched 400 ballistic missiles.", 0, 10)
+    assert C.support("Iran launched 400 missiles [1].", p) == 1.0
+    assert C.support("The mayor of Paris resigned.", p) == 0.0
