@@ -10,11 +10,12 @@ from index.load import find_files, read_article
 from qa.types import IndexReport, Passage
 
 
-def index_paths(paths, store, embedder, chunk_size: int, chunk_overlap: int,
+def index_paths(paths, store, embed, chunk_size: int, chunk_overlap: int,
                 batch_size: int = 32, prune: bool = True, progress: bool = True) -> IndexReport:
     """Bring the store in line with the articles under `paths`.
 
-    Passage ids come from path, offset and text, so comparing id sets is enough to know what to
+    `embed(texts) -> vectors` is called only when something needs embedding, so an unchanged
+    re-index never loads the model. Passage ids come from path, offset and text, so comparing id sets is enough to know what to
     embed and what to delete; this also finishes a run that was killed half-way.
     With `prune`, articles that were under an indexed folder but are gone lose their passages.
     """
@@ -51,13 +52,13 @@ def index_paths(paths, store, embedder, chunk_size: int, chunk_overlap: int,
     # Delete first: if killed after this, the next run re-embeds; nothing stale survives.
     store.delete(to_delete)
     report.removed = len(to_delete)
-    _embed_and_add(to_add, store, embedder, batch_size, progress)
+    _embed_and_add(to_add, store, embed, batch_size, progress)
     report.added = len(to_add)
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _embed_and_add(passages, store, embedder, batch_size, progress):
+def _embed_and_add(passages, store, embed, batch_size, progress):
     if not passages:
         return
     from tqdm import tqdm
@@ -68,7 +69,7 @@ def _embed_and_add(passages, store, embedder, batch_size, progress):
     step = max(batch_size, 256)
     for i in range(0, len(passages), step):
         batch = passages[i : i + step]
-        vectors = embedder.get_text_embedding_batch([p.text for p in batch])
+        vectors = embed([p.text for p in batch])
         store.add(batch, vectors)
         bar.update(len(batch))
     bar.close()

@@ -65,10 +65,15 @@ def read_article(path: Path) -> Article:
     )
 
 
-def first_line(text: str, limit: int = 200) -> str:
+def first_line(text: str, limit: int = 160) -> str:
+    """The first line; when it is long (a photo caption, say), its first sentence."""
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     line = line.lstrip("#").strip()
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    if len(line) > limit:
+        # A sentence ends at ". " before a capital, but not after an abbreviation like "Oct."
+        m = re.search(r"(?<![A-Z][a-z])(?<![A-Z])[.!?](?=\s+[A-Z])", line[: limit + 40])
+        line = line[: m.end()] if m else line[: limit - 1].rstrip() + "…"
+    return line
 
 
 _NAME = r"[A-Z][\w.'’-]+(?:\s[A-Z][\w.'’-]+){1,3}"

@@ -55,7 +55,8 @@ class Assistant:
         from index.build import index_paths
 
         report = index_paths(
-            [str(p) for p in (paths or [DEFAULT_CORPUS])], self.store, self.embedder,
+            [str(p) for p in (paths or [DEFAULT_CORPUS])], self.store,
+            lambda texts: self.embedder.get_text_embedding_batch(texts),
             self.config.chunk_size, self.config.chunk_overlap, self.config.embed_batch_size,
             prune=prune, progress=progress,
         )
@@ -140,11 +141,12 @@ class Assistant:
         tail = renumber.flush()
         if tail:
             yield tail
-        text = C.tidy(renumber.apply("".join(raw)))  # same mapping, on the whole text
         timings.setdefault("first_token_s", time.perf_counter() - t0)
-        text, order, abstained = self._check(text, renumber.order, passages)
+        text, abstained = self._check("".join(raw), passages)
+        final = C.Renumberer(len(passages))
+        text = C.tidy(final.apply(text))
         timings["total_s"] = time.perf_counter() - t0
-        cites = [] if abstained else C.build_citations(text, order, passages)
+        cites = [] if abstained else C.build_citations(text, final.order, passages)
         yield self._answer(question, text, abstained, cites, timings, passages)
 
     # Internals ------------------------------------------------------------------------------
@@ -189,26 +191,35 @@ class Assistant:
                 raise unavailable(self.config, e) from None
             raise
 
-    def _check(self, text: str, order: list[int], passages: list[Passage]):
-        """(text, citation order, abstained) after the refusal and support checks."""
+    def _check(self, text: str, passages: list[Passage]) -> tuple[str, bool]:
+        """(text, abstained) after the refusal and grounding checks; citations keep the
+        passage numbers of the prompt.
+
+        A sentence must be backed by the passages it cites: one whose numbers the cited passages
+        lack is re-cited to a passage that has them, one left uncited gets the passage that
+        clearly supports it, and one that no passage supports is dropped. An answer left with
+        nothing is a refusal: the model must not be the only guard.
+        """
+        text = C.normalize(text, len(passages))
         if _is_refusal(text):
-            return prompts.REFUSAL, [], True
-        # A sentence the model left uncited gets the passage that clearly supports it.
-        fixed = []
+            return prompts.REFUSAL, True
+        kept = []
         for sent in C.sentences(text):
-            if not C.cited_numbers(sent):
-                scored = [(C.support(sent, p), i) for i, p in enumerate(passages, start=1)]
-                score, best = max(scored)
-                if score >= 0.6:
-                    if best not in order:
-                        order.append(best)
-                    sent = _append_cite(sent, order.index(best) + 1)
-            fixed.append(sent)
-        text = " ".join(fixed)
-        if not order:
-            # An answer no passage supports is a guess: refuse rather than show it.
-            return prompts.REFUSAL, [], True
-        return text, order, False
+            body = C.CITE.sub("", sent).strip()
+            nums = C.numbers(body)
+            cited = [passages[n - 1] for n in dict.fromkeys(C.cited_numbers(sent))]
+            if cited and _backs(body, nums, cited):
+                kept.append(sent)
+                continue
+            backers = [(C.support(body, p.text), i) for i, p in enumerate(passages, start=1)
+                       if _backs(body, nums, [p])]
+            if backers:
+                kept.append(_append_cite(body, max(backers)[1]))
+            elif not cited and len(C.content_words(body)) < 3:
+                kept.append(body)  # a connective like "The articles differ." needs no source
+        if not any(C.cited_numbers(s) for s in kept):
+            return prompts.REFUSAL, True
+        return " ".join(kept), False
 
     def _answer(self, question, text, abstained, cites, timings, passages) -> Answer:
         return Answer(question=question, text=text, abstained=abstained, citations=cites,
@@ -225,6 +236,12 @@ _REFUSAL_HINTS = ("do not say", "does not say", "don't say", "doesn't say", "do 
 def _is_refusal(text: str) -> bool:
     first = (C.sentences(text) or [""])[0].lower()
     return any(h in first for h in _REFUSAL_HINTS) or not text.strip()
+
+
+def _backs(sentence: str, nums: set[str], passages: list[Passage], floor: float = 0.5) -> bool:
+    """Whether the passages hold every number of the sentence and most of its content words."""
+    text = " ".join(p.text for p in passages)
+    return nums <= C.numbers(text) and C.support(sentence, text) >= floor
 
 
 def _append_cite(sentence: str, number: int) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from qa.types import Citation, Passage
 
@@ -18,8 +19,17 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+(?:[.,'’][a-z0-9]+)*", text.lower())
 
 
+@lru_cache(maxsize=1)
+def _stem():
+    import Stemmer  # PyStemmer, already installed for BM25
+
+    return Stemmer.Stemmer("english").stemWord
+
+
 def content_words(text: str) -> set[str]:
-    return {w.replace(",", "") for w in words(text) if w not in _STOP}
+    """Stemmed words that carry meaning, so 'fired' matches 'firing' and '1,000' matches '1000'."""
+    stem = _stem()
+    return {stem(w.replace(",", "")) for w in words(text) if w not in _STOP}
 
 
 class Renumberer:
@@ -71,6 +81,21 @@ def _numbers(group: str) -> list[int]:
     return nums
 
 
+def normalize(text: str, n_passages: int) -> str:
+    """Write every citation group as [a][b] with the original numbers, dropping unknown ones."""
+
+    def one(m: re.Match) -> str:
+        nums = dict.fromkeys(x for x in _numbers(m.group(1)) if 1 <= x <= n_passages)
+        return "".join(f"[{x}]" for x in nums)
+
+    return CITE.sub(one, text)
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers as written, without thousands separators: '1,000' and '1000' are the same."""
+    return {m.replace(",", "") for m in re.findall(r"\d+(?:[,.]\d+)*", CITE.sub("", text))}
+
+
 def tidy(text: str) -> str:
     """Clean the spaces left where a citation was dropped."""
     text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)
@@ -119,7 +144,7 @@ def build_citations(text: str, order: list[int], passages: list[Passage]) -> lis
     return cites
 
 
-def support(sentence: str, passage: Passage) -> float:
-    """Share of the sentence's content words that the passage contains."""
+def support(sentence: str, text: str) -> float:
+    """Share of the sentence's content words that `text` contains."""
     claim = content_words(CITE.sub("", sentence))
-    return len(claim & content_words(passage.text)) / len(claim) if claim else 0.0
+    return len(claim & content_words(text)) / len(claim) if claim else 0.0

@@ -43,13 +43,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="*", help="the question; omit it for an interactive loop")
     p.add_argument("--json", action="store_true", help="print one JSON object, no streaming")
     _settings(p)
+
+    p = sub.add_parser("chat", help="serve the chat UI (default http://127.0.0.1:7860)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", choices=["never"], default="never",
+                   help="Gradio share links are never created")
+    p.add_argument("--auth", help="user:password required to use the chat")
+    p.add_argument("--no-auth", action="store_true",
+                   help="serve a non-loopback host without a password, knowingly")
+    _settings(p)
+
+    p = sub.add_parser("eval", help="score the system on a Q&A set (see eval/README.md)")
+    p.add_argument("--qa", default=None, help="JSONL Q&A file (default eval/qa.jsonl)")
+    p.add_argument("--out", default=None, help="output folder (default eval/runs/<timestamp>/)")
+    p.add_argument("--baseline", action="store_true",
+                   help="also run the plain llama-index CitationQueryEngine and compare")
+    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    _settings(p)
+
+    p = sub.add_parser("bench", help="measure indexing, retrieval and answering speed")
+    p.add_argument("--out", default=None, help="output folder (default bench/runs/<timestamp>/)")
+    p.add_argument("--quick", action="store_true", help="a small run (under two minutes)")
+    _settings(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"index": cmd_index, "ask": cmd_ask}[args.command](args)
+        commands = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval,
+                    "bench": cmd_bench}
+        return commands[args.command](args)
     except QAError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -81,6 +106,26 @@ def cmd_ask(args) -> int:
         _print_answer(assistant, question)
         return 0
     return _loop(assistant)
+
+
+def cmd_chat(args) -> int:
+    from ui.app import serve
+
+    return serve(_config(args), host=args.host, port=args.port, auth=args.auth,
+                 no_auth=args.no_auth)
+
+
+def cmd_eval(args) -> int:
+    from eval.run import run
+
+    return run(_config(args), qa_file=args.qa, out=args.out, baseline=args.baseline,
+               limit=args.limit)
+
+
+def cmd_bench(args) -> int:
+    from eval.bench import run
+
+    return run(_config(args), out=args.out, quick=args.quick)
 
 
 def _loop(assistant) -> int:

@@ -60,10 +60,11 @@ class Retriever:
         ).as_retriever(similarity_top_k=min(self.candidates, len(self._passages)))
         dense = dense_retriever.retrieve(query)
         sparse = bm25.retrieve(question)
-        similarity = {n.node.node_id: float(n.score or 0.0) for n in dense}
+        dense_rank = {n.node.node_id: i for i, n in enumerate(dense)}
         fused = rrf([[n.node.node_id for n in dense], [n.node.node_id for n in sparse]])
-        best = sorted(fused, key=lambda pid: (-fused[pid], -similarity.get(pid, 0.0)))[: self.top_k]
-        self._fill_similarity(best, similarity, query.embedding)
+        best = sorted(fused, key=lambda pid: (-fused[pid], dense_rank.get(pid, len(dense))))
+        best = best[: self.top_k]
+        similarity = self._cosine(best, query.embedding)
         out = []
         for pid in best:
             p = self._passages.get(pid)
@@ -73,14 +74,15 @@ class Retriever:
             out.append(_copy(p, score=fused[pid], dense=similarity[pid]))
         return out
 
-    def _fill_similarity(self, ids, similarity, query_embedding) -> None:
-        """Cosine similarity for passages BM25 found and dense search ranked too low to return."""
-        missing = [pid for pid in ids if pid not in similarity]
-        if not missing:
-            return
+    def _cosine(self, ids, query_embedding) -> dict[str, float]:
+        """Cosine similarity of the chosen passages to the question.
+
+        Computed here because ChromaVectorStore reports exp(-distance), not the similarity, and
+        passages that only BM25 found have no dense score at all.
+        """
         q = np.asarray(query_embedding)
-        for pid, emb in self.store.embeddings(missing).items():
-            similarity[pid] = float(np.dot(q, np.asarray(emb)))
+        return {pid: float(np.dot(q, np.asarray(emb)))
+                for pid, emb in self.store.embeddings(ids).items()}
 
 
 def _copy(p: Passage, **changes) -> Passage:

@@ -99,3 +99,38 @@ def make_assistant(tmp_path, seeds):
         )
 
     return make
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float, proc=None) -> None:
+    """Poll `url` until it answers, failing early if `proc` died."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except Exception:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer in {seconds}s")
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory):
+    """The seeds indexed once with the real MiniLM into a session-wide data dir."""
+    from qa import Assistant
+
+    data = tmp_path_factory.mktemp("seed-index")
+    Assistant.build([SEEDS], data_dir=data)
+    return data

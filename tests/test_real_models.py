@@ -1,0 +1,80 @@
+"""The whole pipeline with the real MiniLM, real Chroma and the real Qwen2.5 1.5B on llama.cpp."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SEEDS
+from qa import Assistant
+
+pytestmark = pytest.mark.slow
+MISSILES = "How many ballistic missiles did Iran fire at Israel?"
+
+
+@pytest.fixture(scope="module")
+def assistant(seed_index):
+    return Assistant(data_dir=seed_index)
+
+
+def test_answers_the_missile_question_citing_the_right_article(assistant):
+    answer = assistant.ask(MISSILES)
+    assert not answer.abstained
+    assert "400" in answer.text
+    assert answer.citations and "[1]" in answer.text
+    assert "001_0c16718d7dae18e4.txt" in {c.source for c in answer.citations}
+    article = (SEEDS / "001_0c16718d7dae18e4.txt").read_text()
+    for c in answer.citations:
+        if c.source == "001_0c16718d7dae18e4.txt":
+            assert article[c.start:c.end] == c.text
+
+
+def test_streams_pieces_that_add_up_to_the_answer(assistant):
+    pieces = list(assistant.stream("Who is Hezbollah's deputy leader?"))
+    *text, answer = pieces
+    assert len(text) > 3  # token by token, not one block
+    assert "Kassem" in answer.text and not answer.abstained
+    assert answer.timings["first_token_s"] <= answer.timings["total_s"]
+
+
+@pytest.mark.parametrize("question", [
+    "What is the capital of Australia?",
+    "How many Israeli soldiers were killed in the ground offensive in Lebanon?",
+])
+def test_refuses_what_the_articles_do_not_say(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.abstained, answer.text
+    assert answer.citations == [] and answer.text.startswith("The articles do not say")
+
+
+def test_reindexing_unchanged_seeds_embeds_nothing(assistant):
+    before = assistant.store.count()
+    report = assistant.index([SEEDS])
+    assert (report.added, report.removed, report.unchanged) == (0, 0, before)
+
+
+def test_cli_json_answer(seed_index):
+    r = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "ask", "--json", "--data-dir", str(seed_index), MISSILES],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out) == {"question", "answer", "abstained", "citations", "timings", "model"}
+    assert "400" in out["answer"] and not out["abstained"]
+    assert set(out["citations"][0]) == {"number", "source", "passage_id", "text", "start", "end", "score"}
+    assert any(c["source"] == "001_0c16718d7dae18e4.txt" for c in out["citations"])
+    assert set(out["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
+
+
+def test_cli_index_summary_and_interactive_loop(tmp_path):
+    data = tmp_path / "d"
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--data-dir", str(data), str(SEEDS)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().startswith("3 articles: ") and "passages added" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "--data-dir", str(data)],
+                       input="Who is Hezbollah's deputy leader?\n\n", capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "Kassem" in r.stdout and "002_d1d51d3d16951b55.txt" in r.stdout

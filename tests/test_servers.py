@@ -1,0 +1,81 @@
+"""The scale-out options for real: a Chroma server and an OpenAI-compatible LLM server."""
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import SEEDS, free_port, wait_for
+from qa import Assistant
+from qa.errors import LLMUnavailableError, StoreUnavailableError
+from qa.models import smollm_path
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    port = free_port()
+    chroma = [sys.executable, "-c", "from chromadb.cli.cli import app; app()"]
+    proc = subprocess.Popen(chroma + ["run", "--path", str(tmp_path / "srv"), "--host",
+                                      "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", 60, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_index_and_retrieve_through_a_chroma_server(chroma_server, tmp_path):
+    a = Assistant.build([SEEDS], chroma_url=chroma_server, data_dir=tmp_path / "unused")
+    assert a.store.count() > 10
+    assert not (tmp_path / "unused" / "chroma").exists()
+    again = a.index([SEEDS])
+    assert again.added == 0
+    top = Assistant(chroma_url=chroma_server).retrieve("How many ballistic missiles did Iran fire?")
+    assert top[0].source == "001_0c16718d7dae18e4.txt"
+
+
+def test_unreachable_chroma_server_is_a_clear_error():
+    with pytest.raises(StoreUnavailableError, match="Cannot reach the Chroma server.*chroma run"):
+        Assistant(chroma_url=f"http://127.0.0.1:{free_port()}")
+
+
+@pytest.fixture(scope="module")
+def llm_server():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", smollm_path(), "--model_alias",
+         "smollm", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/v1/models", 120, proc)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_openai_compatible_endpoint_streams_an_answer(llm_server, seed_index):
+    a = Assistant(data_dir=seed_index, llm="openai", api_base=llm_server, model="smollm",
+                  api_key="sk-test-secret")
+    pieces = list(a.stream("How many ballistic missiles did Iran fire at Israel?"))
+    *text, answer = pieces
+    assert text and answer.model == "openai:smollm"
+    # SmolLM's words do not matter here; what it cites must be real passages.
+    shown = {p.id for p in answer.passages}
+    assert all(c.passage_id in shown for c in answer.citations)
+    assert answer.abstained or answer.citations
+
+
+def test_unreachable_endpoint_fails_fast_without_leaking_the_key(seed_index):
+    a = Assistant(data_dir=seed_index, llm="openai", api_base=f"http://127.0.0.1:{free_port()}/v1",
+                  model="x", api_key="sk-test-secret", timeout=5)
+    t = time.monotonic()
+    with pytest.raises(LLMUnavailableError, match="did not answer") as e:
+        a.ask("How many ballistic missiles did Iran fire at Israel?")
+    assert time.monotonic() - t < 15
+    assert "sk-test-secret" not in str(e.value)
