@@ -97,29 +97,60 @@ class Assistant:
         return model_name(self.config)
 
     def warm(self) -> None:
-        """Load the embedder, the BM25 index and the LLM now rather than on the first question."""
+        """Load the models and prefill the fixed prompt prefix now, not on the first question."""
         self.retriever.retrieve("warm up")
-        _ = self.llm
+        if self.config.llm == "local":
+            # llama.cpp keeps the longest common prefix of the last prompt in its KV cache, so
+            # evaluating the instructions and worked example once makes every question cheaper.
+            for _ in self._generate_messages(self._messages("warm up", [])):
+                break
 
     def retrieve(self, question: str) -> list[Passage]:
         return self.retriever.retrieve(self.check_question(question))
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history=None) -> Answer:
         answer = None
-        for item in self.stream(question):
+        for item in self.stream(question, history):
             if isinstance(item, Answer):
                 answer = item
         return answer
 
-    def stream(self, question: str) -> Iterator[str | Answer]:
+    def condense(self, question: str, history) -> str:
+        """A follow-up rewritten as a standalone question, using the conversation so far.
+
+        `history` is a list of (question, answer) pairs, oldest first.
+        """
+        from llama_index.core.llms import ChatMessage
+
+        turns = [(q, C.CITE.sub("", a).strip()) for q, a in list(history)[-3:]]
+        if not turns:
+            return question
+        shown = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in turns)
+        messages = [
+            ChatMessage(role="system", content=prompts.CONDENSE),
+            ChatMessage(role="user", content=prompts.CONDENSE_EXAMPLE[0]),
+            ChatMessage(role="assistant", content=prompts.CONDENSE_EXAMPLE[1]),
+            ChatMessage(role="user", content=prompts.CONDENSE_USER.format(
+                history=shown, question=question)),
+        ]
+        rewritten = "".join(self._generate_messages(messages)).strip().splitlines()
+        rewritten = rewritten[0].strip() if rewritten else ""
+        # A rewrite that is empty or rambles is worse than the question as asked.
+        if not rewritten or len(rewritten) > 3 * len(question) + 200:
+            return question
+        return rewritten
+
+    def stream(self, question: str, history=None) -> Iterator[str | Answer]:
         """Yield the answer's text as it is generated, then the final `Answer`.
 
-        The final text can differ from the streamed one where checks removed or re-cited a
-        sentence; show `Answer.text` in the end.
+        With `history` (a list of (question, answer) pairs) a follow-up is first rewritten into
+        a standalone question; `Answer.searched` shows it. The final text can differ from the
+        streamed one where checks removed or re-cited a sentence; show `Answer.text` in the end.
         """
         question = self.check_question(question)
         t0 = time.perf_counter()
-        passages = self.retriever.retrieve(question)
+        searched = self.condense(question, history) if history else question
+        passages = self.retriever.retrieve(searched)
         timings = {"retrieve_s": time.perf_counter() - t0}
         if not passages:
             raise IndexMissingError(self.store.where)
@@ -127,12 +158,12 @@ class Assistant:
             # Nothing is even about the question: refuse without spending the LLM.
             timings["first_token_s"] = timings["total_s"] = time.perf_counter() - t0
             yield prompts.REFUSAL
-            yield self._answer(question, prompts.REFUSAL, True, [], timings, passages)
+            yield self._answer(question, prompts.REFUSAL, True, [], timings, passages, searched)
             return
 
         renumber = C.Renumberer(len(passages))
         raw = []
-        for piece in self._generate(question, passages):
+        for piece in self._generate_messages(self._messages(searched, passages)):
             raw.append(piece)
             out = renumber.feed(piece)
             if out:
@@ -147,7 +178,7 @@ class Assistant:
         text = C.tidy(final.apply(text))
         timings["total_s"] = time.perf_counter() - t0
         cites = [] if abstained else C.build_citations(text, final.order, passages)
-        yield self._answer(question, text, abstained, cites, timings, passages)
+        yield self._answer(question, text, abstained, cites, timings, passages, searched)
 
     # Internals ------------------------------------------------------------------------------
     def check_question(self, question) -> str:
@@ -177,9 +208,9 @@ class Assistant:
             passages=shown, question=question)))
         return messages
 
-    def _generate(self, question: str, passages: list[Passage]) -> Iterator[str]:
+    def _generate_messages(self, messages) -> Iterator[str]:
         try:
-            for chunk in self.llm.stream_chat(self._messages(question, passages)):
+            for chunk in self.llm.stream_chat(messages):
                 if chunk.delta:
                     yield chunk.delta
         except QAError:
@@ -201,7 +232,7 @@ class Assistant:
         nothing is a refusal: the model must not be the only guard.
         """
         text = C.normalize(text, len(passages))
-        if _is_refusal(text):
+        if is_refusal(text):
             return prompts.REFUSAL, True
         kept = []
         for sent in C.sentences(text):
@@ -221,10 +252,10 @@ class Assistant:
             return prompts.REFUSAL, True
         return " ".join(kept), False
 
-    def _answer(self, question, text, abstained, cites, timings, passages) -> Answer:
+    def _answer(self, question, text, abstained, cites, timings, passages, searched) -> Answer:
         return Answer(question=question, text=text, abstained=abstained, citations=cites,
                       timings={k: round(v, 3) for k, v in timings.items()}, model=self.model,
-                      passages=passages)
+                      passages=passages, searched=searched)
 
 
 _REFUSAL_HINTS = ("do not say", "does not say", "don't say", "doesn't say", "do not mention",
@@ -233,7 +264,8 @@ _REFUSAL_HINTS = ("do not say", "does not say", "don't say", "doesn't say", "do 
                   "do not specify", "does not specify", "cannot answer", "can't answer")
 
 
-def _is_refusal(text: str) -> bool:
+def is_refusal(text: str) -> bool:
+    """Whether an answer's first sentence says the articles lack the answer."""
     first = (C.sentences(text) or [""])[0].lower()
     return any(h in first for h in _REFUSAL_HINTS) or not text.strip()
 

@@ -24,8 +24,8 @@ class Config:
     collection: str = "articles"
     # Indexing. Sizes in tokens of llama-index's default tokenizer; chosen by measurement
     # (README: "Choosing the passage size").
-    chunk_size: int = 160
-    chunk_overlap: int = 30
+    chunk_size: int = 128
+    chunk_overlap: int = 24
     embed_batch_size: int = 32
     # Retrieval
     top_k: int = 4  # passages handed to the LLM: prompt tokens are the main cost on a CPU

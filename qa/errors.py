@@ -31,3 +31,7 @@ class LLMUnavailableError(QAError):
 
 class StoreUnavailableError(QAError):
     pass
+
+
+class QAFileError(InputError):
+    """A Q&A file for `qa eval` that cannot be used; the message names the file and line."""

@@ -41,3 +41,17 @@ EXAMPLE = [
 ]
 
 REFUSAL = "The articles do not say."
+
+# Follow-ups ("And how many in April?") are rewritten into a standalone question before
+# retrieval; the worked example is invented.
+CONDENSE = """Rewrite the user's last question so it can be understood without the conversation: replace words like "it", "they", "that" or "there" with what they refer to. Keep the question's meaning and wording otherwise. If it already stands alone, repeat it unchanged. Reply with the question only."""
+
+CONDENSE_USER = "Conversation:\n{history}\n\nLast question: {question}"
+
+CONDENSE_EXAMPLE = (
+    CONDENSE_USER.format(
+        history="User: Who is the mayor of Lakeview?\nAssistant: Ana Ruiz is the mayor [1].",
+        question="When was she elected?",
+    ),
+    "When was Ana Ruiz, the mayor of Lakeview, elected?",
+)

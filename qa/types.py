@@ -49,6 +49,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
     passages: list[Passage] = field(default_factory=list)  # what the LLM was shown
+    searched: str = ""  # the standalone question retrieval used (a follow-up is rewritten)
 
     def to_dict(self) -> dict:
         cites = [
