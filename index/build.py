@@ -1,6 +1,7 @@
 """Incremental indexing: embed only passages the store lacks, delete the ones no file has."""
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -11,27 +12,43 @@ from qa.types import IndexReport, Passage
 
 
 def index_paths(paths, store, embed, chunk_size: int, chunk_overlap: int,
-                batch_size: int = 32, prune: bool = True, progress: bool = True) -> IndexReport:
+                batch_size: int = 32, prune: bool = True, progress: bool = True,
+                max_bytes: int = 100 * 2**20) -> IndexReport:
     """Bring the store in line with the articles under `paths`.
 
     `embed(texts) -> vectors` is called only when something needs embedding, so an unchanged
-    re-index never loads the model. Passage ids come from path, offset and text, so comparing id sets is enough to know what to
-    embed and what to delete; this also finishes a run that was killed half-way.
-    With `prune`, articles that were under an indexed folder but are gone lose their passages.
+    re-index never loads the model. Passage ids come from path, offset and text, so comparing
+    id sets is enough to know what to embed and what to delete; this also finishes a run that
+    was killed half-way. With `prune`, articles that were under an indexed folder but are gone
+    lose their passages. The same text under two names is indexed once, under the first name.
     """
     t0 = time.perf_counter()
+    with store.lock():
+        report = _sync(paths, store, embed, chunk_size, chunk_overlap, batch_size, prune,
+                       progress, max_bytes)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _sync(paths, store, embed, chunk_size, chunk_overlap, batch_size, prune, progress,
+          max_bytes) -> IndexReport:
     files, skipped = find_files(paths)
     report = IndexReport(skipped=skipped)
     wanted: dict[str, list[Passage]] = {}
-    for f in files:
+    seen: dict[str, str] = {}  # text hash -> first path with it
+    for f in _progress(files, progress and len(files) > 20, "Reading"):
         try:
-            article = read_article(f)
+            article = read_article(f, max_bytes)
         except (OSError, ValueError) as e:
             report.skipped.append(f"{f}: {getattr(e, 'strerror', None) or e}")
             continue
-        if article.path in wanted:
+        digest = hashlib.sha256(article.text.encode()).hexdigest()
+        if digest in seen and seen[digest] != article.path:
+            report.skipped.append(f"{f}: same text as {seen[digest]}, indexed once")
             continue
-        wanted[article.path] = split_article(article, chunk_size, chunk_overlap)
+        seen[digest] = article.path
+        wanted[article.path] = split_article(article, chunk_size, chunk_overlap,
+                                             progress=progress)
     report.articles = len(wanted)
 
     stored = store.ids_by_path()
@@ -54,8 +71,15 @@ def index_paths(paths, store, embed, chunk_size: int, chunk_overlap: int,
     report.removed = len(to_delete)
     _embed_and_add(to_add, store, embed, batch_size, progress)
     report.added = len(to_add)
-    report.seconds = time.perf_counter() - t0
     return report
+
+
+def _progress(items, show: bool, desc: str):
+    if not show:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="file", file=sys.stderr)
 
 
 def _embed_and_add(passages, store, embed, batch_size, progress):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from functools import lru_cache
 
 from qa.types import Article, Passage
@@ -20,14 +21,44 @@ def passage_id(path: str, start: int, text: str) -> str:
     return hashlib.sha256(f"{path}\n{start}\n{text}".encode()).hexdigest()[:32]
 
 
-def split_article(article: Article, chunk_size: int, chunk_overlap: int) -> list[Passage]:
+BLOCK = 200_000  # characters split at a time, so a huge file shows progress and stays cheap
+
+
+def split_article(article: Article, chunk_size: int, chunk_overlap: int,
+                  progress: bool = False) -> list[Passage]:
+    """Sentence-aware passages of the article, each with its offsets and a stable id."""
+    passages = []
+    blocks = list(_blocks(article.text))
+    show = progress and len(blocks) > 5
+    if show:
+        from tqdm import tqdm
+
+        blocks = tqdm(blocks, desc=f"Splitting {article.source}", unit="block", file=sys.stderr)
+    for offset, block in blocks:
+        passages += _split_block(article, block, offset, chunk_size, chunk_overlap)
+    return passages
+
+
+def _blocks(text: str):
+    """(offset, text) pieces of at most about BLOCK characters, cut between paragraphs."""
+    start = 0
+    while start < len(text):
+        end = len(text) if len(text) - start <= BLOCK else text.rfind("\n\n", start, start + BLOCK)
+        if end <= start:
+            end = min(len(text), start + BLOCK)
+        yield start, text[start:end]
+        start = end
+
+
+def _split_block(article, block, offset, chunk_size, chunk_overlap) -> list[Passage]:
     passages, cursor = [], 0
-    for chunk in _splitter(chunk_size, chunk_overlap).split_text(article.text):
-        start, end = locate(article.text, chunk, max(0, cursor - 4 * len(chunk)))
+    for chunk in _splitter(chunk_size, chunk_overlap).split_text(block):
+        start, end = locate(block, chunk, max(0, cursor - 4 * len(chunk)))
         if start < 0:
             continue
-        text = article.text[start:end]
         cursor = start + 1
+        start, end = start + offset, end + offset
+        text = article.text[start:end]
         passages.append(
             Passage(
                 id=passage_id(article.path, start, text),

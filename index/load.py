@@ -37,8 +37,12 @@ def find_files(paths: list[str | Path]) -> tuple[list[Path], list[str]]:
     return files, skipped
 
 
-def read_article(path: Path) -> Article:
+def read_article(path: Path, max_bytes: int = 100 * 2**20) -> Article:
     """One article with its title and, where a line states them, byline and outlet."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ValueError(f"{size / 2**20:.0f} MB is over the {max_bytes / 2**20:.0f} MB limit; "
+                         "split the file or raise QA_MAX_FILE_MB")
     data = path.read_bytes()
     if b"\x00" in data[:8192]:
         raise ValueError("binary data, not text")

@@ -1,6 +1,10 @@
 """Passages in Chroma: embedded PersistentClient by default, a Chroma server on request."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,6 +21,7 @@ class Store:
         from chromadb.config import Settings
 
         settings = Settings(anonymized_telemetry=False)
+        self.data_dir = Path(data_dir)
         self.where = chroma_url or str(Path(data_dir) / "chroma")
         try:
             if chroma_url:
@@ -40,9 +45,9 @@ class Store:
             )
         except ConfigError:
             raise
-        except PermissionError as e:
+        except OSError as e:  # not writable, or a file where a folder should be
             raise StoreUnavailableError(
-                f"Cannot write the index in {self.where}: {e.strerror}. Choose a writable "
+                f"Cannot write the index in {self.where}: {e.strerror or e}. Choose a writable "
                 "--data-dir (or QA_DATA_DIR)."
             ) from None
         except Exception as e:  # chromadb raises several types for a server it cannot reach
@@ -52,6 +57,43 @@ class Store:
                     "it (chroma run --host 127.0.0.1 --port 8000) or fix --chroma-url."
                 ) from None
             raise StoreUnavailableError(f"Cannot open the index in {self.where}: {e}") from None
+
+    @contextlib.contextmanager
+    def lock(self, wait_s: float = 600.0):
+        """Hold the data directory's index lock: two `qa index` runs at once take turns.
+
+        With a Chroma server the lock only covers runs that share this data directory.
+        """
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            handle = open(self.data_dir / "index.lock", "w")
+        except OSError as e:
+            raise StoreUnavailableError(
+                f"Cannot write in {self.data_dir}: {e.strerror}. Choose a writable --data-dir "
+                "(or QA_DATA_DIR)."
+            ) from None
+        with handle:
+            deadline = time.monotonic() + wait_s
+            told = False
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise StoreUnavailableError(
+                            f"Another `qa index` has held {self.data_dir} for {wait_s:.0f}s. "
+                            "Wait for it to finish, or stop it and run `qa index` again."
+                        ) from None
+                    if not told:
+                        print(f"waiting for another `qa index` on {self.data_dir}…",
+                              file=sys.stderr)
+                        told = True
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @property
     def vector_store(self):

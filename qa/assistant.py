@@ -58,7 +58,7 @@ class Assistant:
             [str(p) for p in (paths or [DEFAULT_CORPUS])], self.store,
             lambda texts: self.embedder.get_text_embedding_batch(texts),
             self.config.chunk_size, self.config.chunk_overlap, self.config.embed_batch_size,
-            prune=prune, progress=progress,
+            prune=prune, progress=progress, max_bytes=self.config.max_file_mb * 2**20,
         )
         if self._retriever is not None:
             self._retriever.refresh()

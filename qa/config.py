@@ -43,6 +43,7 @@ class Config:
     threads: int = field(default_factory=_cores)
     # Input limits
     max_question_chars: int = 1000
+    max_file_mb: int = 100  # larger files are skipped with a note
 
     @classmethod
     def load(cls, **overrides) -> "Config":
@@ -74,7 +75,8 @@ class Config:
                 "The openai LLM needs an endpoint and a model name: "
                 "--api-base http://host:port/v1 --model NAME (or QA_API_BASE, QA_MODEL)."
             )
-        for name in ("top_k", "candidates", "chunk_size", "max_tokens", "threads", "max_question_chars"):
+        for name in ("top_k", "candidates", "chunk_size", "max_tokens", "threads", "max_question_chars",
+                     "max_file_mb"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}.")
         if not 0 <= self.chunk_overlap < self.chunk_size:

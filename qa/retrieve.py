@@ -24,11 +24,12 @@ class Retriever:
         self.store, self.embedder = store, embedder
         self.top_k, self.candidates = top_k, candidates
         self._bm25 = None
+        self._dense = None
         self._passages: dict[str, Passage] = {}
 
     def refresh(self) -> None:
         """Forget the BM25 index after the store changed."""
-        self._bm25, self._passages = None, {}
+        self._bm25, self._dense, self._passages = None, None, {}
 
     def _sparse(self):
         # llama-index's BM25Retriever gets no nodes from a Chroma-backed index, so it is built
@@ -45,26 +46,42 @@ class Retriever:
             )
         return self._bm25
 
-    def retrieve(self, question: str) -> list[Passage]:
-        """The top_k passages for the question, best first, with fused and dense scores."""
-        from llama_index.core import VectorStoreIndex
+    def _vector(self):
+        if self._dense is None:
+            from llama_index.core import VectorStoreIndex
+
+            index = VectorStoreIndex.from_vector_store(self.store.vector_store,
+                                                       embed_model=self.embedder)
+            self._dense = index.as_retriever(
+                similarity_top_k=min(self.candidates, max(1, len(self._passages))))
+        return self._dense
+
+    def dense(self, question: str, embedding=None):
+        """Dense hits (llama-index NodeWithScore), best first."""
         from llama_index.core.schema import QueryBundle
 
-        bm25 = self._sparse()
+        self._sparse()
+        query = QueryBundle(query_str=question)
+        query.embedding = embedding or self.embedder.get_query_embedding(question)
+        return self._vector().retrieve(query)
+
+    def sparse(self, question: str):
+        """BM25 hits (llama-index NodeWithScore), best first."""
+        return self._sparse().retrieve(question)
+
+    def retrieve(self, question: str) -> list[Passage]:
+        """The top_k passages for the question, best first, with fused and dense scores."""
+        self._sparse()
         if not self._passages:
             return []
-        query = QueryBundle(query_str=question)
-        query.embedding = self.embedder.get_query_embedding(question)
-        dense_retriever = VectorStoreIndex.from_vector_store(
-            self.store.vector_store, embed_model=self.embedder
-        ).as_retriever(similarity_top_k=min(self.candidates, len(self._passages)))
-        dense = dense_retriever.retrieve(query)
-        sparse = bm25.retrieve(question)
+        embedding = self.embedder.get_query_embedding(question)
+        dense = self.dense(question, embedding)
+        sparse = self.sparse(question)
         dense_rank = {n.node.node_id: i for i, n in enumerate(dense)}
         fused = rrf([[n.node.node_id for n in dense], [n.node.node_id for n in sparse]])
         best = sorted(fused, key=lambda pid: (-fused[pid], dense_rank.get(pid, len(dense))))
         best = best[: self.top_k]
-        similarity = self._cosine(best, query.embedding)
+        similarity = self._cosine(best, embedding)
         out = []
         for pid in best:
             p = self._passages.get(pid)
