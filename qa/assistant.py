@@ -201,7 +201,8 @@ class Assistant:
             messages += [ChatMessage(role="user", content=user),
                          ChatMessage(role="assistant", content=assistant)]
         shown = "\n\n".join(
-            prompts.PASSAGE.format(n=i, title=p.title, source=p.source, text=p.text.strip())
+            prompts.PASSAGE.format(n=i, title=_quoted(p.title), source=p.source,
+                                   text=_quoted(p.text.strip()))
             for i, p in enumerate(passages, start=1)
         )
         messages.append(ChatMessage(role="user", content=prompts.QUESTION.format(
@@ -262,6 +263,17 @@ _REFUSAL_HINTS = ("do not say", "does not say", "don't say", "doesn't say", "do 
                   "does not mention", "not mentioned", "no information", "do not contain",
                   "does not contain", "do not provide", "does not provide", "not specified",
                   "do not specify", "does not specify", "cannot answer", "can't answer")
+
+
+# Article text can neither close a passage's quotes nor open a chat turn of its own.
+_ESCAPES = {'"""': "'''", "<|im_start|>": "im_start", "<|im_end|>": "im_end",
+            "<|endoftext|>": "endoftext"}
+
+
+def _quoted(text: str) -> str:
+    for token, harmless in _ESCAPES.items():
+        text = text.replace(token, harmless)
+    return text
 
 
 def is_refusal(text: str) -> bool:

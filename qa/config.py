@@ -36,7 +36,7 @@ class Config:
     model: str = ""  # GGUF path for local (default: the packaged Qwen2.5 1.5B), model name for openai
     model_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "qa" / "models")
     api_base: str = ""
-    api_key: str = ""  # from QA_API_KEY or OPENAI_API_KEY; never printed
+    api_key: str = field(default="", repr=False)  # QA_API_KEY or OPENAI_API_KEY; never shown
     timeout: float = 60.0  # seconds to wait for a hosted LLM
     max_tokens: int = 200
     context_window: int = 4096
