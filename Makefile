@@ -20,6 +20,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install -c constraints.txt -e '.[test]'
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	touch $@
 
 install: $(VENV)/.installed
@@ -29,7 +30,7 @@ index: install
 	$(BIN)/qa index seeds
 
 run: index
-	$(BIN)/qa ask
+	$(BIN)/qa chat
 
 test: install-test
 	$(BIN)/python -m pytest

@@ -135,8 +135,9 @@ class Assistant:
         ]
         rewritten = "".join(self._generate_messages(messages)).strip().splitlines()
         rewritten = rewritten[0].strip() if rewritten else ""
-        # A rewrite that is empty or rambles is worse than the question as asked.
-        if not rewritten or len(rewritten) > 3 * len(question) + 200:
+        # A rewrite that is not a question (the model answered instead) or rambles is worse
+        # than the question as asked.
+        if not rewritten.endswith("?") or len(rewritten) > 3 * len(question) + 200:
             return question
         return rewritten
 

@@ -102,12 +102,27 @@ def tidy(text: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_BOUNDARY = re.compile(r"(?<=[.!?])((?:\s*\[\d+\])*)\s+(?=[A-Z\"“'(])")
+# A period after these ends no sentence: "U.S. officials", "Oct. 1", "Rear Adm. Hagari".
+_ABBREVIATION = re.compile(
+    r"(?:\b[A-Z]\.(?:[A-Z]\.)*|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Lt|Col|Sgt|Adm|Rep|Sen|Gov|Rev"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|No|vs|etc)\.)$")
+
+
 def sentences(text: str) -> list[str]:
-    """Split after end punctuation and any citations that follow it."""
-    parts = re.split(r"(?<=[.!?])((?:\s*\[\d+\])*)\s+(?=[A-Z\"“'(])", text.strip())
+    """Split after end punctuation and any citations that follow it, and at line breaks
+    (a list item is a claim of its own; its bullet is dropped)."""
     out = []
-    for i in range(0, len(parts), 2):
-        out.append(parts[i] + (parts[i + 1] if i + 1 < len(parts) else ""))
+    for line in text.strip().splitlines():
+        line = _BULLET.sub("", line).strip()
+        start = 0
+        for m in _BOUNDARY.finditer(line):
+            if _ABBREVIATION.search(line[max(0, m.start() - 12) : m.start()]):
+                continue
+            out.append(line[start : m.end(1)])
+            start = m.end()
+        out.append(line[start:])
     return [s.strip() for s in out if s.strip()]
 
 

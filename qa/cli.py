@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 
@@ -49,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", choices=["never"], default="never",
                    help="Gradio share links are never created")
-    p.add_argument("--auth", help="user:password required to use the chat")
+    p.add_argument("--auth", default=os.environ.get("QA_AUTH") or None,
+                   help="user:password required to use the chat (or QA_AUTH, which `ps` "
+                        "does not show)")
     p.add_argument("--no-auth", action="store_true",
                    help="serve a non-loopback host without a password, knowingly")
     _settings(p)

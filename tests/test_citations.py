@@ -53,3 +53,15 @@ def test_support_counts_shared_content_words():
     assert C.support("Iran launched 400 missiles [1].", text) == 1.0
     assert C.support("Iran fired missiles.", text) == 1.0  # stems: fired ~ firing
     assert C.support("The mayor of Paris resigned.", text) == 0.0
+
+
+def test_list_items_and_lines_are_claims_of_their_own():
+    text = "The reporters are:\n- Nabih Bulos [1]\n- Tracy Wilkinson [2]\n1. Third point."
+    assert C.sentences(text) == ["The reporters are:", "Nabih Bulos [1]", "Tracy Wilkinson [2]",
+                                 "Third point."]
+
+
+def test_abbreviations_do_not_end_sentences():
+    text = "Iran Launches Missiles at Israel, U.S. Assists in Defense. On Oct. 1 it fired [1]. Done."
+    assert C.sentences(text) == ["Iran Launches Missiles at Israel, U.S. Assists in Defense.",
+                                 "On Oct. 1 it fired [1].", "Done."]

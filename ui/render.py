@@ -1,0 +1,167 @@
+"""HTML and chat text for the UI, built from answers. Everything from an article is escaped."""
+from __future__ import annotations
+
+import re
+from html import escape, unescape
+
+from qa.types import Answer, Citation
+
+# Chat messages are rendered as Markdown by Gradio; these marks let the history sent back to
+# the Assistant drop errors and unfinished (stopped) answers and undo the refusals' label.
+ERROR_MARK = "⚠ "
+REFUSAL_MARK = "**No answer.** "
+CURSOR = " ▍"  # ends a message while it streams; one left there was stopped
+HEADER_TITLES = 10  # articles listed by name in the header; the rest are counted
+
+CSS = """
+.qa-panel { font-size: 0.95rem; line-height: 1.45; }
+.qa-panel h1, .qa-panel h3, .qa-panel b, .qa-panel strong { font-weight: 600; }
+.qa-panel h3 { margin: 0 0 0.5rem; font-size: 1.05rem; }
+.qa-hint { color: var(--body-text-color-subdued); }
+.qa-searched { margin: 0 0 0.75rem; padding: 0.4rem 0.6rem; border-radius: 6px;
+  background: var(--background-fill-secondary); }
+.qa-sources { list-style: none; margin: 0; padding: 0; }
+.qa-source { margin: 0 0 0.9rem; padding: 0.6rem 0.75rem; border-radius: 8px;
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-primary); }
+.qa-source-head { display: flex; gap: 0.5rem; align-items: baseline; }
+.qa-num { font-weight: 600; color: var(--color-accent); flex: none; }
+.qa-title { font-weight: 600; }
+.qa-meta { margin: 0.15rem 0 0.4rem; font-size: 0.85rem; color: var(--body-text-color-subdued); }
+.qa-meta code { font-size: 0.85rem; }
+.qa-passage { margin: 0; white-space: pre-wrap; font-size: 0.9rem; }
+.qa-passage mark { background: #fde68a; color: #111; padding: 0 2px; border-radius: 3px; }
+.qa-refusal { padding: 0.6rem 0.75rem; border-radius: 8px; border: 1px solid #f59e0b;
+  background: rgba(245, 158, 11, 0.12); }
+.qa-error { padding: 0.6rem 0.75rem; border-radius: 8px; border: 1px solid #ef4444;
+  background: rgba(239, 68, 68, 0.1); }
+.qa-timing { margin-top: 0.5rem; font-size: 0.8rem; color: var(--body-text-color-subdued); }
+.qa-header h1 { margin: 0 0 0.25rem; font-size: 1.5rem; }
+.qa-header p { margin: 0.15rem 0; }
+.qa-articles { margin: 0.25rem 0 0; padding-left: 1.2rem; font-size: 0.9rem; }
+.qa-articles li { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.qa-articles code { font-size: 0.8rem; color: var(--body-text-color-subdued); margin-right: 0.3rem; }
+"""
+
+
+def header(articles: list[dict], model: str) -> str:
+    """What is indexed and which model answers."""
+    items = "".join(
+        f'<li title="{escape(a["title"])}"><code>{escape(a["source"])}</code> '
+        f'{escape(a["title"])}</li>'
+        for a in articles[:HEADER_TITLES]
+    )
+    more = len(articles) - HEADER_TITLES
+    if more > 0:
+        items += f'<li class="qa-hint">and {more} more</li>'
+    count = f"{len(articles)} article{'s' if len(articles) != 1 else ''}"
+    return (
+        '<div class="qa-panel qa-header"><h1>Ask the news articles</h1>'
+        f"<p>Answers come only from the <b>{count}</b> indexed here, with a numbered source "
+        f"for every claim. Answered by <code>{escape(model)}</code>, running locally.</p>"
+        f'<ul class="qa-articles">{items}</ul></div>'
+    )
+
+
+def empty() -> str:
+    return ('<div class="qa-panel"><h3>Sources</h3><p class="qa-hint">Each [n] in an answer '
+            "is a numbered passage here: the article, the passage with the cited sentence "
+            "highlighted, and how relevant it was to the question.</p></div>")
+
+
+def pending() -> str:
+    return ('<div class="qa-panel qa-pending"><h3>Sources</h3>'
+            '<p class="qa-hint">Reading the articles… the sources appear when the answer is '
+            "complete.</p></div>")
+
+
+def stopped() -> str:
+    return ('<div class="qa-panel qa-done"><h3>Sources</h3>'
+            '<p class="qa-hint">Stopped: an unfinished answer is not checked, so it has no '
+            "sources.</p></div>")
+
+
+def failed() -> str:
+    return ('<div class="qa-panel qa-done"><h3>Sources</h3>'
+            '<p class="qa-hint">No sources: the question was not answered.</p></div>')
+
+
+def sources(answer: Answer) -> str:
+    """The numbered passages behind an answer, or a clear refusal with none."""
+    parts = ['<div class="qa-panel qa-done"><h3>Sources</h3>',
+             f'<p class="qa-searched">Searched for: <q>{escape(answer.searched)}</q></p>']
+    if answer.abstained or not answer.citations:
+        parts.append('<p class="qa-refusal"><b>Refused:</b> the articles do not answer this '
+                     "question, so nothing is cited.</p>")
+    else:
+        parts.append('<ol class="qa-sources">')
+        parts += [_source(c) for c in answer.citations]
+        parts.append("</ol>")
+    t = answer.timings
+    if "total_s" in t:
+        parts.append(f'<p class="qa-timing">{t.get("first_token_s", 0):.1f} s to the first '
+                     f'words, {t["total_s"]:.1f} s in all.</p>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _source(c: Citation) -> str:
+    return (
+        f'<li class="qa-source" id="qa-source-{c.number}">'
+        f'<div class="qa-source-head"><span class="qa-num">[{c.number}]</span>'
+        f'<span class="qa-title">{escape(c.title or c.source)}</span></div>'
+        f'<div class="qa-meta"><code>{escape(c.source)}</code> · relevance {c.score:.2f} · '
+        f"characters {c.start:,}–{c.end:,}</div>"
+        f'<blockquote class="qa-passage">{highlight(c.text.strip(), c.quote)}</blockquote></li>'
+    )
+
+
+def highlight(text: str, quote: str) -> str:
+    """`text` escaped, with the first occurrence of `quote` in <mark>."""
+    quote = quote.strip()
+    m = None
+    if quote:
+        # Tolerate differences in whitespace: the quote may have been re-spaced.
+        m = re.search(r"\s+".join(map(re.escape, quote.split())), text)
+    if not m:
+        return escape(text)
+    return (f"{escape(text[:m.start()])}<mark>{escape(m.group())}</mark>"
+            f"{escape(text[m.end():])}")
+
+
+def chat_text(answer: Answer) -> str:
+    """The final chat message: the checked answer; a refusal says so first."""
+    text = escape(answer.text, quote=False)
+    return REFUSAL_MARK + text if answer.abstained else text
+
+
+def streamed_text(text: str) -> str:
+    return escape(text, quote=False) + CURSOR
+
+
+def error_text(message: str) -> str:
+    return f"{ERROR_MARK}{escape(message, quote=False)}"
+
+
+def history_pairs(messages: list) -> list[tuple[str, str]]:
+    """(question, answer) pairs from chat messages, oldest first, less errors and stopped ones."""
+    pairs, question = [], None
+    for m in messages or []:
+        role, text = m.get("role"), _text(m.get("content"))
+        if role == "user":
+            question = text
+        elif role == "assistant" and question is not None:
+            if not (text.startswith(ERROR_MARK) or text.endswith(CURSOR)):
+                pairs.append((question, unescape(text.removeprefix(REFUSAL_MARK))))
+            question = None
+    return pairs
+
+
+def _text(content) -> str:
+    """Text of a message whose content is a string or a list of parts (Gradio's normal form)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    if isinstance(content, (list, tuple)):
+        return "".join(_text(part) for part in content)
+    return ""
