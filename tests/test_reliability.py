@@ -1,5 +1,6 @@
 """Bad input and faults end in a clear message and lose or duplicate nothing."""
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -143,3 +144,84 @@ def _count(data) -> int:
             "print(Store(sys.argv[1]).count())")
     r = subprocess.run([sys.executable, "-c", code, str(data)], capture_output=True, text=True)
     return int(r.stdout.strip() or 0)
+
+
+# Eight sessions, each with a question whose answer has a word no other answer has, and the
+# word its topic is known by (a follow-up rewritten with another session's history shows it).
+SESSIONS = [
+    ("How many ballistic missiles did Iran fire at Israel?", "400", "ballistic"),
+    ("Who is Hezbollah's deputy leader?", "Kassem", "deputy"),
+    ("Where were Bassam Abdo and his son Khaled heading?", "Tripoli", "Abdo"),
+    ("In which city was a school building hit?", "Gedera", "school"),
+    ("Who took responsibility for Iran's missile attack?", "IRGC|Revolutionary Guard", "responsibility"),
+    ("How many more troops will the Pentagon send to the Middle East?", "few thousand", "Pentagon"),
+    ("What did the Lebanese army official call the pullback from checkpoints?", "redeployment", "checkpoint"),
+    ("How far north were residents of southern Lebanon told to move?", "40 miles", "residents"),
+]
+
+
+@pytest.mark.slow
+def test_eight_chat_sessions_at_once_get_their_own_answers(seed_index, tmp_path):
+    import statistics
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from conftest import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log = open(tmp_path / "chat.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "chat", "--data-dir", str(seed_index),
+                             "--port", str(port)], stdout=log, stderr=log)
+    health, stop = [], threading.Event()
+
+    def probe():
+        while not stop.is_set():
+            t = time.monotonic()
+            try:
+                ok = urllib.request.urlopen(url + "gradio_api/info", timeout=5).status == 200
+            except Exception:
+                ok = False
+            health.append((ok, time.monotonic() - t))
+            stop.wait(1.0)
+
+    def session(spec):
+        question, _, _ = spec
+        client = Client(url, verbose=False)
+        out = []
+        for q in (question, "Tell me more about that."):
+            t = time.monotonic()
+            text, html = client.predict(q, api_name="/ask")
+            out.append((text, html, time.monotonic() - t))
+        return out
+
+    try:
+        wait_for(url, 300, proc)
+        threading.Thread(target=probe, daemon=True).start()
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(len(SESSIONS)) as pool:
+            results = list(pool.map(session, SESSIONS))
+        wall = time.monotonic() - t0
+    finally:
+        stop.set()
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+
+    latencies = []
+    for (question, expected, topic), turns in zip(SESSIONS, results):
+        (first, _, t1), (_, second_html, t2) = turns
+        latencies += [t1, t2]
+        assert re.search(expected, first, re.I), (question, first)
+        others = [w for _, w, _ in SESSIONS if w != expected]
+        assert not any(re.search(w, first, re.I) for w in others), (question, first)
+        searched = second_html.split("Searched for", 1)[-1].split("</", 1)[0]
+        assert not any(re.search(rf"\b{t}", searched, re.I)
+                       for _, _, t in SESSIONS if t != topic), searched
+        assert "⚠" not in first
+    assert health and all(ok for ok, _ in health), health
+    print(f"\n8 sessions x 2 questions: {16 / wall * 60:.1f} answers/min over {wall:.0f}s; "
+          f"latency per answer (queue included) median {statistics.median(latencies):.1f}s, "
+          f"max {max(latencies):.1f}s; health p50 {statistics.median(h for _, h in health) * 1000:.0f} ms")
