@@ -30,7 +30,7 @@ class Config:
     # Retrieval
     top_k: int = 4  # passages handed to the LLM: prompt tokens are the main cost on a CPU
     candidates: int = 12  # per retriever, before fusion
-    min_similarity: float = 0.3  # below this best cosine similarity, refuse without asking the LLM
+    min_similarity: float = 0.22  # below this best cosine similarity, refuse without the LLM
     # LLM
     llm: str = "local"  # "local" (llama.cpp) or "openai" (any OpenAI-compatible endpoint)
     model: str = ""  # GGUF path for local (default: the packaged Qwen2.5 1.5B), model name for openai

@@ -78,3 +78,8 @@ def test_cli_index_summary_and_interactive_loop(tmp_path):
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "Kassem" in r.stdout and "002_d1d51d3d16951b55.txt" in r.stdout
+
+
+def test_a_question_in_another_language_gets_an_answer_or_a_refusal(assistant):
+    answer = assistant.ask("Combien de missiles balistiques l'Iran a-t-il tirés sur Israël ?")
+    assert answer.abstained or (answer.citations and "400" in answer.text), answer.text
