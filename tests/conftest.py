@@ -1,7 +1,9 @@
+import contextlib
 import hashlib
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,18 @@ def seed_index(tmp_path_factory):
     data = tmp_path_factory.mktemp("seed-index")
     Assistant.build([SEEDS], data_dir=data)
     return data
+
+
+@contextlib.contextmanager
+def serving(cmd: list[str], url: str, seconds: float, log=subprocess.DEVNULL):
+    """Run a server command until `url` answers; stop it afterwards."""
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+    try:
+        wait_for(url, seconds, proc)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -168,13 +168,10 @@ def test_eight_chat_sessions_at_once_get_their_own_answers(seed_index, tmp_path)
 
     from gradio_client import Client
 
-    from conftest import free_port
+    from conftest import free_port, serving
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    log = open(tmp_path / "chat.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "chat", "--data-dir", str(seed_index),
-                             "--port", str(port)], stdout=log, stderr=log)
     health, stop = [], threading.Event()
 
     def probe():
@@ -197,18 +194,17 @@ def test_eight_chat_sessions_at_once_get_their_own_answers(seed_index, tmp_path)
             out.append((text, html, time.monotonic() - t))
         return out
 
-    try:
-        wait_for(url, 300, proc)
+    chat = [sys.executable, "-m", "qa.cli", "chat", "--data-dir", str(seed_index), "--port",
+            str(port)]
+    with open(tmp_path / "chat.log", "w") as log, serving(chat, url, 300, log):
         threading.Thread(target=probe, daemon=True).start()
         t0 = time.monotonic()
-        with ThreadPoolExecutor(len(SESSIONS)) as pool:
-            results = list(pool.map(session, SESSIONS))
+        try:
+            with ThreadPoolExecutor(len(SESSIONS)) as pool:
+                results = list(pool.map(session, SESSIONS))
+        finally:
+            stop.set()
         wall = time.monotonic() - t0
-    finally:
-        stop.set()
-        proc.terminate()
-        proc.wait(30)
-        log.close()
 
     latencies = []
     for (question, expected, topic), turns in zip(SESSIONS, results):

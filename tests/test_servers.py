@@ -1,11 +1,10 @@
 """The scale-out options for real: a Chroma server and an OpenAI-compatible LLM server."""
-import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import SEEDS, free_port, wait_for
+from conftest import SEEDS, free_port, serving
 from qa import Assistant
 from qa.errors import LLMUnavailableError, StoreUnavailableError
 from qa.models import smollm_path
@@ -16,16 +15,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def chroma_server(tmp_path):
     port = free_port()
-    chroma = [sys.executable, "-c", "from chromadb.cli.cli import app; app()"]
-    proc = subprocess.Popen(chroma + ["run", "--path", str(tmp_path / "srv"), "--host",
-                                      "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", 60, proc)
+    chroma = [sys.executable, "-c", "from chromadb.cli.cli import app; app()", "run", "--path",
+              str(tmp_path / "srv"), "--host", "127.0.0.1", "--port", str(port)]
+    with serving(chroma, f"http://127.0.0.1:{port}/api/v2/heartbeat", 60):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_index_and_retrieve_through_a_chroma_server(chroma_server, tmp_path):
@@ -46,17 +39,10 @@ def test_unreachable_chroma_server_is_a_clear_error():
 @pytest.fixture(scope="module")
 def llm_server():
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", smollm_path(), "--model_alias",
-         "smollm", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/v1/models", 120, proc)
+    server = [sys.executable, "-m", "llama_cpp.server", "--model", smollm_path(), "--model_alias",
+              "smollm", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
+    with serving(server, f"http://127.0.0.1:{port}/v1/models", 120):
         yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_openai_compatible_endpoint_streams_an_answer(llm_server, seed_index):

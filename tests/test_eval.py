@@ -1,0 +1,291 @@
+"""The evaluation harness: scorers on hand-made answers, the Q&A loader, and whole runs."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SEEDS
+from eval import dataset
+from eval import score as S
+from eval.run import run
+from qa.cli import main
+from qa.errors import QAFileError
+from qa.types import Answer, Citation, Passage
+
+MISSILES = "001_0c16718d7dae18e4.txt"
+LA_TIMES = "000_c3c1596244da0a4c.txt"
+
+
+def passage(source, text, pid=None):
+    return Passage(id=pid or f"{source}:{hash(text)}", source=source, title="", text=text,
+                   start=0, end=len(text))
+
+
+def cite(number, p):
+    return Citation(number=number, source=p.source, passage_id=p.id, text=p.text, start=p.start,
+                    end=p.end, score=0.5)
+
+
+def answer(text, cited=(), shown=(), abstained=False):
+    return Answer(question="q", text=text, abstained=abstained,
+                  citations=[cite(i, p) for i, p in enumerate(cited, start=1)],
+                  passages=list(shown or cited))
+
+
+def question(must_include=("400",), sources=(MISSILES,), answerable=True, ref="Iran fired 400."):
+    return dataset.Question(id="x", question="q", answer=ref, must_include=list(must_include),
+                            sources=list(sources), answerable=answerable)
+
+
+BARRAGE = passage(MISSILES, "On October 1, Iran launched 400 ballistic missiles at Israel.")
+GEDERA = passage(MISSILES, "A school building in the southern city of Gedera was hit.")
+OTHER = passage(LA_TIMES, "Khaled was lashing suitcases onto the Citroen van.")
+
+
+# Scorers ------------------------------------------------------------------------------------
+def test_a_correct_cited_answer_scores_full_marks():
+    m = S.score(question(["400", "ballistic"], ref="Iran fired 400 ballistic missiles."),
+                answer("Iran fired 400 ballistic missiles [1].", [BARRAGE]))
+    assert m["correct"] and m["passed"] and not m["abstained"] and m["missing"] == []
+    assert (m["citation_precision"], m["citation_recall"]) == (1.0, 1.0)
+    assert m["f1"] == 1.0  # citation marks and "the/a" are not words of the answer
+    assert (m["hit"], m["answer_hit"], m["rr"]) == (True, True, 1.0)
+    assert m["refused"] is None  # a metric of unanswerable questions only
+
+
+def test_a_missing_fact_makes_the_answer_wrong_but_still_scores_its_citations():
+    m = S.score(question(["400", "Gedera"]), answer("Iran fired 400 missiles [1].", [BARRAGE]))
+    assert not m["correct"] and m["stated"] == ["400"] and m["missing"] == ["Gedera"]
+    assert (m["citation_precision"], m["citation_recall"]) == (1.0, 1.0)
+    assert 0 < m["f1"] < 1
+
+
+def test_a_wrong_citation_scores_zero_precision_and_recall():
+    m = S.score(question(["400"]), answer("Iran fired 400 missiles [1].", [OTHER]))
+    assert m["correct"]  # the text is right ...
+    assert (m["citation_precision"], m["citation_recall"]) == (0.0, 0.0)  # ... its source is not
+
+
+def test_a_gold_source_citation_is_precise_when_its_sentence_states_a_fact():
+    # GEDERA lacks "400" but is from the gold article and cited by the sentence stating it.
+    m = S.score(question(["400"]), answer("Iran fired 400 missiles [1][2].", [GEDERA, OTHER]))
+    assert m["citation_precision"] == 0.5  # GEDERA yes, OTHER (another article) no
+    assert m["citation_recall"] == 0.0  # no cited passage holds "400"
+
+
+def test_an_uncited_answer_has_no_precision_and_zero_recall():
+    m = S.score(question(["400"]), answer("Iran fired 400 missiles.", shown=[BARRAGE]))
+    assert m["citation_precision"] is None and m["citation_recall"] == 0.0
+
+
+def test_refusals_count_for_unanswerable_and_against_answerable_questions():
+    refusal = answer("The articles do not say.", shown=[OTHER], abstained=True)
+    m = S.score(question([], [], answerable=False), refusal)
+    assert m["refused"] and m["passed"] and m["correct"] is None and m["hit"] is None
+
+    m = S.score(question(["400"]), refusal)
+    assert m["wrongly_refused"] and not m["correct"] and not m["passed"]
+    assert m["citation_precision"] is None and m["citation_recall"] is None
+    assert (m["hit"], m["rr"]) == (False, 0.0)  # retrieval is scored even when refused
+
+    m = S.score(question([], [], answerable=False), answer("Iran fired 400 missiles [1].", [BARRAGE]))
+    assert not m["refused"] and not m["passed"]
+
+
+@pytest.mark.parametrize("fact,text,found", [
+    ("1,000", "more than 1000 people", True),
+    ("1000", "more than 1,000 people", True),
+    ("1,000 miles", "more than 1,000 miles away", True),
+    ("1,000", "more than 10,000 people", False),  # part of a longer number
+    ("55", "at least 155 deaths", False),
+    ("Revolutionary Guard|IRGC", "the IRGC said", True),
+    ("Revolutionary Guard|IRGC", "Iran's Islamic revolutionary guard corps", True),
+    ("Revolutionary Guard|IRGC", "the army said", False),
+    ("UN|United Nations", "an unprecedented attack", False),  # short items are whole words
+    ("UN|United Nations", "the UN called for restraint", True),
+    ("plane", "Netanyahu's airplane", True),  # longer ones may sit inside a word
+    ("cease-fire|ceasefire", "a cease fire now", True),
+    ("committed to Israel", "committed to Israel’s defense", True),
+    ("Oct. 7", "the Oct. 7 assault [2]", True),
+    ("3", "three teams [3]", False),  # a citation mark is not part of the answer
+])
+def test_fact_matching(fact, text, found):
+    assert S.present(fact, S.normalize(text)) is found
+
+
+def test_retrieval_metrics_use_rank_and_every_fact_across_the_passages_shown():
+    m = S.retrieval([OTHER, GEDERA, BARRAGE], ["400", "Gedera"], [MISSILES])
+    assert m == {"hit": True, "answer_hit": True, "rr": 0.5}
+    m = S.retrieval([OTHER, GEDERA], ["400", "Gedera"], [MISSILES])
+    assert m == {"hit": True, "answer_hit": False, "rr": 0.5}
+
+
+def test_sentences_keep_their_citations_and_ignore_abbreviations():
+    text = "Hamas attacked on Oct. 7 [1]. U.S. troops came. [2] Biden spoke [1][3]."
+    assert S.sentences(text) == ["Hamas attacked on Oct. 7 [1].", "U.S. troops came. [2]",
+                                 "Biden spoke [1][3]."]
+    assert S.cited_numbers("a [1, 3] b [Source 2]") == [1, 3, 2]
+
+
+# The Q&A file -------------------------------------------------------------------------------
+GOOD = {"id": "a", "question": "How many missiles?", "answer": "400.", "must_include": ["400"],
+        "sources": [MISSILES], "answerable": True}
+
+
+def bad(**changes):
+    line = {**GOOD, "id": "b", **changes}
+    return json.dumps({k: v for k, v in line.items() if v is not ...})
+
+
+@pytest.mark.parametrize("line,message", [
+    ("{not json", "not valid JSON"),
+    (bad(sources=...), "missing field sources"),
+    (bad(note="x"), "unknown field note"),
+    (bad(answerable="yes"), 'answerable must be true or false, not "yes"'),
+    (bad(answerable=1), "answerable must be true or false, not 1"),
+    (bad(must_include="400"), "must_include must be a list"),
+    (bad(sources=[3]), "sources must hold only non-empty strings"),
+    (bad(question="  "), "question is empty"),
+    (bad(id="a"), "duplicate id 'a' (first on line 1)"),
+    (bad(sources=[]), "answerable question needs at least one source"),
+    (bad(must_include=[]), "answerable question needs at least one source"),
+    (bad(answerable=False), "unanswerable question must have empty sources"),
+    (bad(must_include=["400|"]), "empty alternative"),
+    ("[1, 2]", "expected a JSON object"),
+])
+def test_a_malformed_line_names_the_file_and_line(tmp_path, line, message):
+    f = tmp_path / "set.jsonl"
+    f.write_text(json.dumps(GOOD) + "\n\n" + line + "\n")  # the blank line still counts
+    with pytest.raises(QAFileError) as e:
+        dataset.load(f)
+    assert str(e.value).startswith(f"{f}:3: ") and message in str(e.value)
+
+
+def test_a_missing_or_empty_file_is_a_clear_error(tmp_path):
+    with pytest.raises(QAFileError, match="No Q&A file"):
+        dataset.load(tmp_path / "none.jsonl")
+    (tmp_path / "empty.jsonl").write_text("\n")
+    with pytest.raises(QAFileError, match="no questions"):
+        dataset.load(tmp_path / "empty.jsonl")
+
+
+def test_cli_reports_a_bad_file_in_one_line_before_opening_anything(tmp_path, capsys):
+    f = tmp_path / "set.jsonl"
+    f.write_text(json.dumps(GOOD) + "\n" + bad(answerable="yes") + "\n")
+    # No index in this data dir: the file is checked before the index or a model is touched.
+    assert main(["eval", "--qa", str(f), "--data-dir", str(tmp_path / "none")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {f}:2: answerable must be") and err.count("\n") == 1
+    assert not (tmp_path / "none").exists()
+
+
+def test_the_hand_written_set_is_consistent_with_the_seeds():
+    questions = dataset.load()
+    assert len(questions) == 74 and len({q.id for q in questions}) == 74
+    articles = {p.name: S.normalize(p.read_text()) for p in SEEDS.glob("*.txt")}
+    for q in questions:
+        if not q.answerable:
+            continue
+        assert S.facts_in(q.must_include, q.answer) == q.must_include, q.id  # reference states all
+        for fact in q.must_include:  # and every fact is in one of its sources
+            assert any(S.present(fact, articles[s]) for s in q.sources), (q.id, fact)
+
+
+# Whole runs ---------------------------------------------------------------------------------
+TINY = [
+    {"id": "m1", "question": "How many ballistic missiles did Iran fire at Israel?",
+     "answer": "Iran fired 400 ballistic missiles.", "must_include": ["400"],
+     "sources": [MISSILES], "answerable": True},
+    {"id": "m2", "question": "Which city was the school building hit in?",
+     "answer": "Gedera.", "must_include": ["Gedera"], "sources": [MISSILES], "answerable": True},
+    {"id": "m3", "question": "How many Israeli soldiers died in Lebanon?",
+     "answer": "The articles do not say.", "must_include": [], "sources": [], "answerable": False},
+]
+
+
+def write_set(tmp_path, lines=TINY):
+    f = tmp_path / "tiny.jsonl"
+    f.write_text("".join(json.dumps(q) + "\n" for q in lines))
+    return f
+
+
+def test_a_whole_run_writes_consistent_files(make_assistant, tmp_path, capsys):
+    a = make_assistant("Iran fired 400 ballistic missiles at Israel [1].")
+    out = tmp_path / "run"
+    assert run(None, qa_file=str(write_set(tmp_path)), out=str(out), baseline=True,
+               assistant=a, progress=False) == 0
+    check_run(out, questions=3, answerable=2)
+
+    rows = [json.loads(ln) for ln in (out / "results.jsonl").read_text().splitlines()]
+    mine = {r["id"]: r for r in rows if r["system"] == "assistant"}
+    assert mine["m1"]["metrics"]["correct"] and mine["m1"]["citations"][0]["source"] == MISSILES
+    assert mine["m1"]["streamed"].startswith("Iran fired 400")
+    assert not mine["m2"]["metrics"]["correct"]
+    # The baseline ran on the same LLM object, with llama-index's citation prompt.
+    assert any("Source 1:" in p for p in a.llm.prompts)
+    printed = capsys.readouterr().out
+    assert "| Correct, answerable |" in printed and "Δ assistant − baseline" in printed
+
+
+def test_a_run_without_baseline_and_with_limit(make_assistant, tmp_path):
+    a = make_assistant("Iran fired 400 ballistic missiles at Israel [1].")
+    out = tmp_path / "run"
+    run(None, qa_file=str(write_set(tmp_path)), out=str(out), limit=2, assistant=a,
+        progress=False)
+    summary = check_run(out, questions=2, answerable=2)
+    assert list(summary["systems"]) == ["assistant"] and "difference" not in summary
+    assert summary["systems"]["assistant"]["refused_rate"] is None  # no unanswerable question
+
+
+def test_a_source_that_is_not_indexed_is_named(make_assistant, tmp_path):
+    f = write_set(tmp_path, [TINY[0], {**TINY[1], "sources": ["gone.txt"]}])
+    with pytest.raises(QAFileError, match=r"tiny.jsonl:2: source 'gone.txt' is not indexed"):
+        run(None, qa_file=str(f), out=str(tmp_path / "run"), assistant=make_assistant("x"))
+
+
+def check_run(out, questions: int, answerable: int) -> dict:
+    """The run's files exist and agree with each other; returns summary.json."""
+    for name in ("results.jsonl", "summary.json", "report.md", "metrics.png", "latency.png"):
+        assert (out / name).stat().st_size > 0, name
+    for name in ("metrics.png", "latency.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((out / "summary.json").read_text())
+    rows = [json.loads(ln) for ln in (out / "results.jsonl").read_text().splitlines()]
+    systems = summary["systems"]
+    assert len(rows) == questions * len(systems)
+    report = (out / "report.md").read_text()
+    for name, figs in systems.items():
+        mine = [r for r in rows if r["system"] == name]
+        assert [r["id"] for r in mine] == [r["id"] for r in rows[:questions]]
+        assert (figs["questions"], figs["answerable"]) == (questions, answerable)
+        assert figs["unanswerable"] == questions - answerable
+        assert figs["correct"] == sum(bool(r["metrics"]["correct"]) for r in mine)
+        assert figs["passed"] == sum(r["metrics"]["passed"] for r in mine)
+        assert figs["accuracy"] == pytest.approx(figs["passed"] / questions, abs=1e-4)
+        assert 0 <= figs["first_token_median_s"] <= figs["total_p95_s"]
+        assert all(r["timings"]["first_token_s"] <= r["timings"]["total_s"] for r in mine)
+        assert set(S.METRICS) == set(mine[0]["metrics"])
+        failed = [r["id"] for r in mine if not r["metrics"]["passed"]]
+        assert f"## Failures: {name} ({len(failed)} of {questions})" in report
+        assert all(f"**{qid}**" in report for qid in failed)
+    run_info = summary["run"]
+    assert run_info["questions"] == questions and run_info["machine"]["cores"] >= 1
+    return summary
+
+
+@pytest.mark.slow
+def test_qa_eval_with_the_real_models_and_the_baseline(seed_index, tmp_path):
+    out = tmp_path / "run"
+    r = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "eval", "--limit", "5", "--baseline",
+         "--data-dir", str(seed_index), "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=3600,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    first5 = dataset.load()[:5]
+    summary = check_run(out, questions=5, answerable=sum(q.answerable for q in first5))
+    assert list(summary["systems"]) == ["assistant", "baseline"]
+    assert summary["systems"]["baseline"]["k"] == 2  # llama-index's default, untouched
+    assert summary["run"]["model"] and summary["run"]["passages_indexed"] > 0
+    assert "| hit@k |" in r.stdout and "baseline" in r.stderr  # table printed, progress shown
