@@ -265,6 +265,8 @@ def check_run(out, questions: int, answerable: int) -> dict:
         assert figs["accuracy"] == pytest.approx(figs["passed"] / questions, abs=1e-4)
         assert 0 <= figs["first_token_median_s"] <= figs["total_p95_s"]
         assert all(r["timings"]["first_token_s"] <= r["timings"]["total_s"] for r in mine)
+        assert all(r["timings"]["cpu_s"] >= 0 and r["load_1m"] >= 0 for r in mine)
+        assert figs["cpu_median_s"] is not None and figs["load_1m_mean"] is not None
         assert set(S.METRICS) == set(mine[0]["metrics"])
         failed = [r["id"] for r in mine if not r["metrics"]["passed"]]
         assert f"## Failures: {name} ({len(failed)} of {questions})" in report

@@ -1,0 +1,87 @@
+"""Load and check a Q&A file: one JSON object per line (format in eval/README.md)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.errors import QAFileError
+
+DEFAULT_FILE = Path(__file__).resolve().parent / "qa.jsonl"
+FIELDS = {"id": str, "question": str, "answer": str, "must_include": list, "sources": list,
+          "answerable": bool}
+_TYPE_NAMES = {str: "a string", list: "a list", bool: "true or false"}
+_HINT = "Each line is one JSON object with exactly: " + ", ".join(FIELDS) + " (see eval/README.md)."
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    answer: str  # the reference answer, for token F1 and the report
+    must_include: list[str] = field(default_factory=list)  # facts; "a|b" means either
+    sources: list[str] = field(default_factory=list)  # article file names holding the answer
+    answerable: bool = True
+    line: int = 0
+
+
+def load(path: str | Path | None = None, limit: int | None = None) -> list[Question]:
+    """The questions of a Q&A file, checked line by line; the first `limit` if given."""
+    path = Path(path) if path else DEFAULT_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise QAFileError(f"No Q&A file at {path}. Pass an existing file with --qa FILE.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise QAFileError(f"Cannot read the Q&A file {path}: {e}. It must be UTF-8 text.") from None
+    questions, seen = [], {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue  # a blank line (often the last) carries no question
+        q = parse(line, number, where=f"{path}:{number}")
+        if q.id in seen:
+            raise QAFileError(f"{path}:{number}: duplicate id {q.id!r} (first on line "
+                              f"{seen[q.id]}). Give every question its own id.")
+        seen[q.id] = number
+        questions.append(q)
+    if not questions:
+        raise QAFileError(f"{path} holds no questions. {_HINT}")
+    return questions[:limit] if limit else questions
+
+
+def parse(line: str, number: int = 0, where: str = "") -> Question:
+    """One line as a Question, or a QAFileError saying what is wrong with it."""
+
+    def fail(what: str):
+        raise QAFileError(f"{where or f'line {number}'}: {what}")
+
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        fail(f"not valid JSON ({e.msg} at column {e.colno}). {_HINT}")
+    if not isinstance(obj, dict):
+        fail(f"expected a JSON object, not {json.dumps(obj)[:60]}. {_HINT}")
+    missing, extra = sorted(FIELDS.keys() - obj.keys()), sorted(obj.keys() - FIELDS.keys())
+    if missing:
+        fail(f"missing field{'s' * (len(missing) > 1)} {', '.join(missing)}. {_HINT}")
+    if extra:
+        fail(f"unknown field{'s' * (len(extra) > 1)} {', '.join(extra)}. {_HINT}")
+    for name, kind in FIELDS.items():
+        if not isinstance(obj[name], kind):  # bool is checked exactly: 1 is not true here
+            fail(f"{name} must be {_TYPE_NAMES[kind]}, not {json.dumps(obj[name])[:60]}.")
+    for name in ("id", "question", "answer"):
+        if not obj[name].strip():
+            fail(f"{name} is empty.")
+    for name in ("must_include", "sources"):
+        for item in obj[name]:
+            if not isinstance(item, str) or not item.strip():
+                fail(f"{name} must hold only non-empty strings, not {json.dumps(item)}.")
+    for item in obj["must_include"]:
+        if any(not alt.strip() for alt in item.split("|")):
+            fail(f"must_include item {item!r} has an empty alternative; write 'a|b'.")
+    if obj["answerable"] and not (obj["sources"] and obj["must_include"]):
+        fail("an answerable question needs at least one source and one must_include fact.")
+    if not obj["answerable"] and (obj["sources"] or obj["must_include"]):
+        fail("an unanswerable question must have empty sources and must_include.")
+    return Question(line=number, **obj)
+
