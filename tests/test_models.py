@@ -40,3 +40,10 @@ def test_bad_checksum_and_missing_parts_name_the_packages(tmp_path, monkeypatch)
     missing = models.SplitGGUF("m.gguf", "nosuchpart{n}", 2, 2, spec.sha256)
     with pytest.raises(ModelMissingError, match="pip install nosuchpart1==0.2.0 nosuchpart2"):
         models.gguf_path(tmp_path / "cache2", missing)
+
+
+def test_a_corrupted_model_of_the_same_size_is_rebuilt(tmp_path, monkeypatch):
+    spec = fake_parts(tmp_path, monkeypatch, [b"GGUF", b"-body-", b"end"])
+    out = models.gguf_path(tmp_path / "cache", spec)
+    out.write_bytes(b"GGUF-bXdy-end")  # same size, one byte flipped
+    assert models.gguf_path(tmp_path / "cache", spec).read_bytes() == b"GGUF-body-end"
