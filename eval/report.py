@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from eval.score import normalize
+
 # (key in the figures, label, unit, count shown beside it as "(count/of)" or "(n=count)").
 HEADLINE = [
     ("accuracy", "Accuracy, all questions (correct or rightly refused)", "%",
@@ -121,8 +123,8 @@ def markdown(summary: dict, rows: list[dict]) -> str:
         "default). Latency is measured by the harness from the question to the first streamed "
         "text and to the final answer; each system answers all questions in turn, so compare "
         "wall-clock figures only if the machine was about as busy for both: "
-        + _load_line(summary["systems"], m["usable_cores"]) + " CPU time counts this process's work alone. "
-        "Definitions: eval/README.md.",
+        + _load_line(summary["systems"], m["usable_cores"])
+        + " CPU time counts this process's work alone. Definitions: eval/README.md.",
         "![metrics per system](metrics.png)\n\n![latency per system](latency.png)",
         "## Per question",
         _per_question(rows, names),
@@ -173,7 +175,7 @@ def _failure(row: dict) -> str:
     lines = [f"- **{row['id']}** {row['question']}", f"  - expected: {expected}",
              f"  - got: {_oneline(row['answer'])}"]
     streamed = row.get("streamed", "")
-    if streamed and " ".join(streamed.split()) != " ".join(row["answer"].split()):
+    if streamed and normalize(streamed) != normalize(row["answer"]):  # not just renumbered
         lines.append(f"  - streamed, before the checks: {_oneline(streamed)}")
     return "\n".join(lines + [f"  - why: {why}"])
 

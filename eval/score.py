@@ -105,10 +105,10 @@ def citation_quality(text: str, citations, stated: list[str], sources: list[str]
     cited = [normalize(c.text) for c in citations]
     precise = 0
     for c, body in zip(citations, cited):
-        if any(present(f, body) for f in stated) or (
-            c.source in gold and any(present(f, s) for s in citing.get(c.number, []) for f in stated)
-        ):
-            precise += 1
+        holds_fact = any(present(f, body) for f in stated)
+        backs_a_fact = c.source in gold and any(
+            present(f, s) for s in citing.get(c.number, []) for f in stated)
+        precise += holds_fact or backs_a_fact
     precision = precise / len(citations) if citations else None
     recall = (sum(any(present(f, body) for body in cited) for f in stated) / len(stated)
               if stated else None)

@@ -263,7 +263,10 @@ class Assistant:
 _REFUSAL_HINTS = ("do not say", "does not say", "don't say", "doesn't say", "do not mention",
                   "does not mention", "not mentioned", "no information", "do not contain",
                   "does not contain", "do not provide", "does not provide", "not specified",
-                  "do not specify", "does not specify", "cannot answer", "can't answer")
+                  "do not specify", "does not specify", "cannot answer", "can't answer",
+                  "not provided", "not stated", "no mention", "none of the", "do not name",
+                  "does not name", "do not give", "does not give", "do not identify",
+                  "does not identify", "i don't know", "i do not know")
 
 
 # Article text can neither close a passage's quotes nor open a chat turn of its own.

@@ -103,7 +103,7 @@ def tidy(text: str) -> str:
 
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_BOUNDARY = re.compile(r"(?<=[.!?])((?:\s*\[\d+\])*)\s+(?=[A-Z\"“'(])")
+_BOUNDARY = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’']))((?:\s*\[\d+\])*)\s+(?=[A-Z\"“'(])")
 # A period after these ends no sentence: "U.S. officials", "Oct. 1", "Rear Adm. Hagari".
 _ABBREVIATION = re.compile(
     r"(?:\b[A-Z]\.(?:[A-Z]\.)*|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Lt|Col|Sgt|Adm|Rep|Sen|Gov|Rev"

@@ -33,7 +33,7 @@ class Config:
     min_similarity: float = 0.22  # below this best cosine similarity, refuse without the LLM
     # LLM
     llm: str = "local"  # "local" (llama.cpp) or "openai" (any OpenAI-compatible endpoint)
-    model: str = ""  # GGUF path for local (default: the packaged Qwen2.5 1.5B), model name for openai
+    model: str = ""  # GGUF path for local (default: the packaged Qwen2.5-Coder-1.5B), model name for openai
     model_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "qa" / "models")
     api_base: str = ""
     api_key: str = field(default="", repr=False)  # QA_API_KEY or OPENAI_API_KEY; never shown

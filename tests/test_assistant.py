@@ -115,3 +115,14 @@ def test_a_number_the_cited_passage_lacks_is_re_cited_or_dropped(make_assistant)
     assert "987" not in answer.text  # supported by no passage: dropped
     assert answer.text.startswith("Iran fired 400 missiles [1].")
     assert "400" in answer.citations[0].text
+
+
+@pytest.mark.parametrize("text", [
+    "The articles do not say.", "The name is not provided in the given sources.",
+    "None of the sources mention it.", "The passages do not name the commander [1].",
+    "I don't know."])
+def test_refusal_wordings_are_recognised(text):
+    from qa.assistant import is_refusal
+
+    assert is_refusal(text)
+    assert not is_refusal("Iran fired 400 missiles [1]. It did not say why.")

@@ -65,3 +65,9 @@ def test_abbreviations_do_not_end_sentences():
     text = "Iran Launches Missiles at Israel, U.S. Assists in Defense. On Oct. 1 it fired [1]. Done."
     assert C.sentences(text) == ["Iran Launches Missiles at Israel, U.S. Assists in Defense.",
                                  "On Oct. 1 it fired [1].", "Done."]
+
+
+def test_a_quoted_sentence_ends_at_its_closing_quote():
+    text = "Netanyahu said, “Iran does not understand our resolve.” He vowed to retaliate [1]."
+    assert C.sentences(text) == ["Netanyahu said, “Iran does not understand our resolve.”",
+                                 "He vowed to retaliate [1]."]

@@ -89,7 +89,8 @@ def test_refusals_count_for_unanswerable_and_against_answerable_questions():
     assert m["citation_precision"] is None and m["citation_recall"] is None
     assert (m["hit"], m["rr"]) == (False, 0.0)  # retrieval is scored even when refused
 
-    m = S.score(question([], [], answerable=False), answer("Iran fired 400 missiles [1].", [BARRAGE]))
+    answered = answer("Iran fired 400 missiles [1].", [BARRAGE])
+    m = S.score(question([], [], answerable=False), answered)
     assert not m["refused"] and not m["passed"]
 
 
