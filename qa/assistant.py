@@ -264,7 +264,8 @@ _REFUSAL_HINTS = ("do not say", "does not say", "don't say", "doesn't say", "do 
                   "does not mention", "not mentioned", "no information", "do not contain",
                   "does not contain", "do not provide", "does not provide", "not specified",
                   "do not specify", "does not specify", "cannot answer", "can't answer",
-                  "not provided", "not stated", "no mention", "none of the", "do not name",
+                  "not provided", "not stated", "no mention", "none of the sources",
+                  "none of the articles", "none of the passages", "do not name",
                   "does not name", "do not give", "does not give", "do not identify",
                   "does not identify", "i don't know", "i do not know")
 

@@ -126,3 +126,9 @@ def test_refusal_wordings_are_recognised(text):
 
     assert is_refusal(text)
     assert not is_refusal("Iran fired 400 missiles [1]. It did not say why.")
+
+
+def test_an_answer_that_starts_with_none_is_not_a_refusal():
+    from qa.assistant import is_refusal
+
+    assert not is_refusal("None of the missiles hit the airport [1].")
