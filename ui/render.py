@@ -62,27 +62,27 @@ def header(articles: list[dict], model: str) -> str:
     )
 
 
+def _panel(state: str, hint: str) -> str:
+    """The sources panel holding only a hint; `state` is its CSS modifier."""
+    return f'<div class="qa-panel {state}"><h3>Sources</h3><p class="qa-hint">{hint}</p></div>'
+
+
 def empty() -> str:
-    return ('<div class="qa-panel"><h3>Sources</h3><p class="qa-hint">Each [n] in an answer '
-            "is a numbered passage here: the article, the passage with the cited sentence "
-            "highlighted, and how relevant it was to the question.</p></div>")
+    return _panel("", "Each [n] in an answer is a numbered passage here: the article, the passage "
+                      "with the cited sentence highlighted, and how relevant it was to the question.")
 
 
 def pending() -> str:
-    return ('<div class="qa-panel qa-pending"><h3>Sources</h3>'
-            '<p class="qa-hint">Reading the articles… the sources appear when the answer is '
-            "complete.</p></div>")
+    return _panel("qa-pending", "Reading the articles… the sources appear when the answer is "
+                                "complete.")
 
 
 def stopped() -> str:
-    return ('<div class="qa-panel qa-done"><h3>Sources</h3>'
-            '<p class="qa-hint">Stopped: an unfinished answer is not checked, so it has no '
-            "sources.</p></div>")
+    return _panel("qa-done", "Stopped: an unfinished answer is not checked, so it has no sources.")
 
 
 def failed() -> str:
-    return ('<div class="qa-panel qa-done"><h3>Sources</h3>'
-            '<p class="qa-hint">No sources: the question was not answered.</p></div>')
+    return _panel("qa-done", "No sources: the question was not answered.")
 
 
 def sources(answer: Answer) -> str:
