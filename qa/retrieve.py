@@ -1,6 +1,8 @@
 """Hybrid retrieval: dense (Chroma) and BM25 over the same passages, fused by reciprocal rank."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from qa.types import Passage
@@ -88,7 +90,7 @@ class Retriever:
             if p is None:  # stored after the BM25 index was built
                 self.refresh()
                 return self.retrieve(question)
-            out.append(_copy(p, score=fused[pid], dense=similarity[pid]))
+            out.append(replace(p, score=fused[pid], dense=similarity[pid]))
         return out
 
     def _cosine(self, ids, query_embedding) -> dict[str, float]:
@@ -101,8 +103,3 @@ class Retriever:
         return {pid: float(np.dot(q, np.asarray(emb)))
                 for pid, emb in self.store.embeddings(ids).items()}
 
-
-def _copy(p: Passage, **changes) -> Passage:
-    from dataclasses import replace
-
-    return replace(p, **changes)
