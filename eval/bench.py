@@ -23,14 +23,15 @@ SEEDS = ROOT / "seeds"
 QA_FILE = Path(__file__).resolve().parent / "qa.jsonl"
 
 
-def run(config: Config, out: str | None = None, quick: bool = False) -> int:
+def run(config: Config, out: str | None = None, quick: bool = False,
+        limit: int | None = None) -> int:
     out_dir = Path(out or ROOT / "bench" / "runs" / datetime.now().strftime("%Y%m%d-%H%M%S"))
     out_dir.mkdir(parents=True, exist_ok=True)
     questions = [json.loads(line)["question"] for line in QA_FILE.read_text().splitlines() if line]
-    questions = questions[:3] if quick else questions
+    questions = questions[:3] if quick else questions[:limit]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        result = {"machine": _machine(config), "quick": quick}
+        result = {"machine": _machine(config), "quick": quick, "questions": len(questions)}
         _say("indexing")
         result["indexing"] = bench_indexing(replace(config, data_dir=tmp / "idx"), tmp, quick)
         _say("retrieval")
@@ -301,7 +302,8 @@ def markdown(r: dict) -> str:
         cell = lambda k: f"{t[k]['p50_ms']} / {t[k]['p95_ms']}"  # noqa: E731
         lines.append(f"| {name} | {t['passages']} | {cell('query_embed')} | {cell('dense')} | "
                      f"{cell('bm25')} | {cell('hybrid')} |")
-    lines += ["", "| answering (median / p95) | qa | baseline |", "|---|---|---|"]
+    lines += ["", f"| answering, {r.get('questions', '?')} eval questions (median / p95) | qa | "
+              "baseline |", "|---|---|---|"]
     for k, label in [("first_token_s", "first token (s)"), ("total_s", "total (s)"),
                      ("prompt_tokens", "prompt tokens"), ("generated_tokens", "generated tokens")]:
         q, b = a["qa"][k], a["baseline"][k]

@@ -1,6 +1,7 @@
 """The public API: index articles, then ask questions and get cited answers."""
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,7 +107,16 @@ class Assistant:
                 break
 
     def retrieve(self, question: str) -> list[Passage]:
-        return self.retriever.retrieve(self.check_question(question))
+        """The passages the model reads for `question`, best first."""
+        return self._context(self.check_question(question))
+
+    def _context(self, question: str) -> list[Passage]:
+        passages = self.retriever.retrieve(question)
+        if self.config.context_chars and passages:
+            from qa.context import select
+
+            passages = select(question, passages, self.embedder, self.config.context_chars)
+        return passages
 
     def ask(self, question: str, history=None) -> Answer:
         answer = None
@@ -151,7 +161,7 @@ class Assistant:
         question = self.check_question(question)
         t0 = time.perf_counter()
         searched = self.condense(question, history) if history else question
-        passages = self.retriever.retrieve(searched)
+        passages = self._context(searched)
         timings = {"retrieve_s": time.perf_counter() - t0}
         if not passages:
             raise IndexMissingError(self.store.where)
@@ -162,9 +172,15 @@ class Assistant:
             yield self._answer(question, prompts.REFUSAL, True, [], timings, passages, searched)
             return
 
+        messages = self._messages(searched, passages)
+        if self._refusal_likely(messages):
+            timings["first_token_s"] = timings["total_s"] = time.perf_counter() - t0
+            yield prompts.REFUSAL
+            yield self._answer(question, prompts.REFUSAL, True, [], timings, passages, searched)
+            return
         renumber = C.Renumberer(len(passages))
         raw = []
-        for piece in self._generate_messages(self._messages(searched, passages)):
+        for piece in self._generate_messages(messages):
             raw.append(piece)
             out = renumber.feed(piece)
             if out:
@@ -174,7 +190,7 @@ class Assistant:
         if tail:
             yield tail
         timings.setdefault("first_token_s", time.perf_counter() - t0)
-        text, abstained = self._check("".join(raw), passages)
+        text, abstained = self._check("".join(raw), passages, searched)
         final = C.Renumberer(len(passages))
         text = C.tidy(final.apply(text))
         timings["total_s"] = time.perf_counter() - t0
@@ -202,13 +218,26 @@ class Assistant:
             messages += [ChatMessage(role="user", content=user),
                          ChatMessage(role="assistant", content=assistant)]
         shown = "\n\n".join(
-            prompts.PASSAGE.format(n=i, title=_quoted(p.title), source=p.source,
+            prompts.PASSAGE.format(n=i, title=_quoted(prompts.short_title(p.title)),
                                    text=_quoted(p.text.strip()))
             for i, p in enumerate(passages, start=1)
         )
         messages.append(ChatMessage(role="user", content=prompts.QUESTION.format(
             passages=shown, question=question)))
         return messages
+
+    def _refusal_likely(self, messages) -> bool:
+        """Whether the local model gives its refusal a real chance, even if not the best one.
+
+        A small model asked about a near-miss often answers with a related fact, but its doubt
+        shows in the probability it gives "The articles do not say." (README: "Refusals").
+        """
+        if self.config.llm != "local" or self.config.refusal_threshold >= 1:
+            return False
+        from qa.llm import reply_logprob
+
+        logprob = reply_logprob(self.llm, messages, prompts.REFUSAL)
+        return logprob is not None and math.exp(logprob) >= self.config.refusal_threshold
 
     def _generate_messages(self, messages) -> Iterator[str]:
         try:
@@ -224,7 +253,7 @@ class Assistant:
                 raise unavailable(self.config, e) from None
             raise
 
-    def _check(self, text: str, passages: list[Passage]) -> tuple[str, bool]:
+    def _check(self, text: str, passages: list[Passage], question: str = "") -> tuple[str, bool]:
         """(text, abstained) after the refusal and grounding checks; citations keep the
         passage numbers of the prompt.
 
@@ -236,18 +265,14 @@ class Assistant:
         text = C.normalize(text, len(passages))
         if is_refusal(text):
             return prompts.REFUSAL, True
+        known = C.content_words(question)  # names the question uses are not the answer's inventions
         kept = []
         for sent in C.sentences(text):
             body = C.CITE.sub("", sent).strip()
-            nums = C.numbers(body)
-            cited = [passages[n - 1] for n in dict.fromkeys(C.cited_numbers(sent))]
-            if cited and _backs(body, nums, cited):
-                kept.append(sent)
-                continue
-            backers = [(C.support(body, p.text), i) for i, p in enumerate(passages, start=1)
-                       if _backs(body, nums, [p])]
-            if backers:
-                kept.append(_append_cite(body, max(backers)[1]))
+            cited = list(dict.fromkeys(C.cited_numbers(sent)))
+            sources = _sources(body, cited, passages, known)
+            if sources:
+                kept.append(_append_cite(body, *sources))
             elif not cited and len(C.content_words(body)) < 3:
                 kept.append(body)  # a connective like "The articles differ." needs no source
         if not any(C.cited_numbers(s) for s in kept):
@@ -287,14 +312,38 @@ def is_refusal(text: str) -> bool:
     return any(h in first for h in _REFUSAL_HINTS) or not text.strip()
 
 
-def _backs(sentence: str, nums: set[str], passages: list[Passage], floor: float = 0.5) -> bool:
-    """Whether the passages hold every number of the sentence and most of its content words."""
+def _backs(sentence: str, passages: list[Passage], known: set[str] = frozenset(),
+           floor: float = 0.5) -> bool:
+    """Whether the passages state the sentence: its numbers (each next to the same words), its
+    names (other than the `known` ones the question brought) and quotations, and most of its
+    content words."""
     text = " ".join(p.text for p in passages)
-    return nums <= C.numbers(text) and C.support(sentence, text) >= floor
+    if C.support(sentence, text) < floor:
+        return False
+    vocabulary = C.content_words(text)
+    if any(not C.mentioned(n, vocabulary) for n in C.names(sentence) - known):
+        return False
+    plain = C.plain(text)
+    if any(C.plain(q) not in plain for q in C.quotations(sentence)):
+        return False
+    return all(C.number_in_context(n, sentence, text) for n in C.numbers(sentence))
 
 
-def _append_cite(sentence: str, number: int) -> str:
-    stripped = sentence.rstrip()
+def _sources(sentence: str, cited: list[int], passages: list[Passage], known: set[str]) -> list[int]:
+    """The passages a sentence should cite: the ones it cites if they state it (unless another
+    states it clearly better), else the one that states it best, else none."""
+    backing = {i: C.support(sentence, p.text) for i, p in enumerate(passages, start=1)
+               if _backs(sentence, [p], known)}
+    best = max(backing, key=lambda i: (backing[i], -i), default=None)
+    if cited and _backs(sentence, [passages[n - 1] for n in cited], known):
+        # A cite must point at the passage the claim came from, not one sharing half its words.
+        if best is None or len(cited) > 1 or backing[best] < backing.get(cited[0], 0) + 0.25:
+            return cited
+    return [best] if best else []
+
+
+def _append_cite(sentence: str, *numbers: int) -> str:
+    stripped, cites = sentence.rstrip(), "".join(f"[{n}]" for n in numbers)
     if stripped and stripped[-1] in ".!?":
-        return f"{stripped[:-1]} [{number}]{stripped[-1]}"
-    return f"{stripped} [{number}]"
+        return f"{stripped[:-1]} {cites}{stripped[-1]}"
+    return f"{stripped} {cites}"

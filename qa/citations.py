@@ -12,11 +12,15 @@ _STOP = set("""a an the of in on at to for from by with and or but is are was we
 have had it its this that these those as into than then there their they he she his her him
 them who whom which what when where why how did do does not no said says say about after
 before over under up out more most some any all also just only very can could would should
-will may might one two""".split())
+will may might one two article articles passage passages""".split())
 
 
 def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+(?:[.,'’][a-z0-9]+)*", text.lower())
+    """Lowercase words and numbers; "Hamas’s" and "Hamas's" are both "hamas"."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"\bu\.\s?s\.", "united states ", text)
+    text = re.sub(r"\bu\.\s?n\.", "united nations ", text)
+    return [re.sub(r"'s$", "", w) for w in re.findall(r"[a-z0-9]+(?:[.,'][a-z0-9]+)*", text)]
 
 
 @lru_cache(maxsize=1)
@@ -29,7 +33,52 @@ def _stem():
 def content_words(text: str) -> set[str]:
     """Stemmed words that carry meaning, so 'fired' matches 'firing' and '1,000' matches '1000'."""
     stem = _stem()
-    return {stem(w.replace(",", "")) for w in words(text) if w not in _STOP}
+    return {_MONTHS.get(w) or stem(w.replace(",", "")) for w in words(text) if w not in _STOP}
+
+
+# "Oct." and "October" are the same word.
+_MONTHS = {m[:n]: m[:3] for m in ("january february march april may june july august september "
+                                  "october november december").split() for n in (3, 4, len(m))}
+_MONTHS.pop("may")  # also a verb
+
+
+def mentioned(name: str, vocabulary: set[str]) -> bool:
+    """Whether a stemmed name is in the vocabulary, counting "iranian" as "iran" (same stem start)."""
+    return name in vocabulary or (len(name) >= 4 and any(v.startswith(name[:4]) and len(v) >= 4
+                                                          for v in vocabulary))
+
+
+def names(sentence: str) -> set[str]:
+    """Stemmed capitalised words after the first word: the names a claim must not invent."""
+    body = CITE.sub("", sentence)
+    caps = re.findall(r"(?<![\w.’'-])[A-Z][\w’'.-]*", body)
+    first = re.match(r"\W*([\w’'.-]+)", body)
+    if caps and first and caps[0] == first.group(1):
+        caps = caps[1:]
+    return {n for n in content_words(" ".join(caps)) if len(n) >= 3}
+
+
+def plain(text: str) -> str:
+    """Lowercase words separated by single spaces, for comparing quotations."""
+    return " ".join(words(text))
+
+
+def quotations(sentence: str) -> list[str]:
+    """Phrases the sentence puts in quotation marks."""
+    return [q for pair in re.findall(r'"([^"]+)"|“([^”]+)”', sentence) for q in pair if q.strip()]
+
+
+def number_in_context(number: str, sentence: str, text: str, reach: int = 4) -> bool:
+    """Whether `text` states `number` next to a word the sentence puts next to it.
+
+    "Seven soldiers" must not borrow the 7 of "Oct. 7 assault".
+    """
+    def neighbours(tokens: list[str]) -> list[set[str]]:
+        return [content_words(" ".join(tokens[max(0, i - reach) : i] + tokens[i + 1 : i + 1 + reach]))
+                for i, t in enumerate(tokens) if t.replace(",", "") == number]
+
+    claim = set().union(*neighbours(words(CITE.sub("", sentence))))
+    return any(claim & near for near in neighbours(words(text))) or not claim
 
 
 class Renumberer:
@@ -110,20 +159,31 @@ _ABBREVIATION = re.compile(
     r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|No|vs|etc)\.)$")
 
 
-def sentences(text: str) -> list[str]:
-    """Split after end punctuation and any citations that follow it, and at line breaks
-    (a list item is a claim of its own; its bullet is dropped)."""
-    out = []
-    for line in text.strip().splitlines():
-        line = _BULLET.sub("", line).strip()
-        start = 0
-        for m in _BOUNDARY.finditer(line):
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`: split after end punctuation and any citations
+    that follow it, and at line breaks (a list item is a claim of its own, without its bullet)."""
+    spans, offset = [], 0
+    for line in text.splitlines(keepends=True):
+        bullet = _BULLET.match(line)
+        start = bullet.end() if bullet else 0
+        for m in _BOUNDARY.finditer(line, start):
             if _ABBREVIATION.search(line[max(0, m.start() - 12) : m.start()]):
                 continue
-            out.append(line[start : m.end(1)])
+            spans.append((offset + start, offset + m.end(1)))
             start = m.end()
-        out.append(line[start:])
-    return [s.strip() for s in out if s.strip()]
+        spans.append((offset + start, offset + len(line)))
+        offset += len(line)
+    out = []
+    for a, b in spans:
+        piece = text[a:b]
+        a, b = a + len(piece) - len(piece.lstrip()), b - len(piece) + len(piece.rstrip())
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
 
 
 def cited_numbers(text: str) -> list[int]:

@@ -20,12 +20,16 @@ def _settings(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--model", help="GGUF path (local) or model name (openai)")
     g.add_argument("--api-base", help="OpenAI-compatible endpoint, e.g. http://host:8080/v1")
     g.add_argument("--timeout", type=float, help="seconds to wait for a hosted LLM (default 60)")
-    g.add_argument("--top-k", type=int, help="passages handed to the LLM (default 4)")
+    g.add_argument("--top-k", type=int, help="passages retrieved (default 8)")
+    g.add_argument("--context-chars", type=int,
+                   help="characters of their best sentences the LLM reads (default 1600; "
+                        "0: whole passages)")
     g.add_argument("--max-tokens", type=int, help="longest answer in tokens (default 200)")
 
 
 def _config(args) -> Config:
-    keys = ["data_dir", "chroma_url", "llm", "model", "api_base", "timeout", "top_k", "max_tokens"]
+    keys = ["data_dir", "chroma_url", "llm", "model", "api_base", "timeout", "top_k", "context_chars",
+            "max_tokens"]
     return Config.load(**{k: getattr(args, k, None) for k in keys})
 
 
@@ -68,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure indexing, retrieval and answering speed")
     p.add_argument("--out", default=None, help="output folder (default bench/runs/<timestamp>/)")
     p.add_argument("--quick", action="store_true", help="a small run (under two minutes)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="answer only the first N eval questions (default: all)")
     _settings(p)
     return parser
 
@@ -128,7 +134,7 @@ def cmd_eval(args) -> int:
 def cmd_bench(args) -> int:
     from eval.bench import run
 
-    return run(_config(args), out=args.out, quick=args.quick)
+    return run(_config(args), out=args.out, quick=args.quick, limit=args.limit)
 
 
 def _loop(assistant) -> int:

@@ -28,9 +28,12 @@ class Config:
     chunk_overlap: int = 24
     embed_batch_size: int = 32
     # Retrieval
-    top_k: int = 4  # passages handed to the LLM: prompt tokens are the main cost on a CPU
+    top_k: int = 8  # passages retrieved; the model reads their best sentences
+    context_chars: int = 1600  # of passage text the model reads (0: whole passages): prompt
+    # tokens are the main cost of an answer on a CPU
     candidates: int = 12  # per retriever, before fusion
     min_similarity: float = 0.22  # below this best cosine similarity, refuse without the LLM
+    refusal_threshold: float = 1.0  # refuse if the local model gives its refusal this chance (1: off)
     # LLM
     llm: str = "local"  # "local" (llama.cpp) or "openai" (any OpenAI-compatible endpoint)
     model: str = ""  # GGUF path for local (default: the packaged Qwen2.5-Coder-1.5B), model name for openai

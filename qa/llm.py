@@ -78,3 +78,33 @@ def unavailable(config: Config, error: Exception) -> LLMUnavailableError:
         "Check that the server is running and --api-base points at its /v1 URL, or raise "
         "--timeout (QA_TIMEOUT)."
     )
+
+
+def reply_logprob(llm, messages, reply: str) -> float | None:
+    """Log-probability that the local model's reply to `messages` starts with `reply`.
+
+    Reads llama.cpp's logits directly: llama-index exposes no scoring call. The prompt's KV
+    cache is kept, so the answer generated next only re-reads its last token. None for models
+    that are not local llama.cpp ones.
+    """
+    import numpy as np
+
+    model = getattr(llm, "_model", None)
+    if model is None or not hasattr(model, "eval"):
+        return None
+    prompt = model.tokenize(chatml(messages).encode("utf-8"), add_bos=False, special=True)
+    target = model.tokenize(reply.encode("utf-8"), add_bos=False, special=False)
+    cached = 0
+    for a, b in zip(model.input_ids[: model.n_tokens], prompt):
+        if a != b:
+            break
+        cached += 1
+    model.n_tokens = min(cached, len(prompt) - 1)  # at least one token to get fresh logits
+    model.eval(prompt[model.n_tokens:])
+    total = 0.0
+    for token in target:
+        logits = np.ctypeslib.as_array(model._ctx.get_logits(), shape=(model.n_vocab(),))
+        top = logits.max()
+        total += float(logits[token] - top - np.log(np.exp(logits - top).sum()))
+        model.eval([token])
+    return total

@@ -8,7 +8,9 @@ Rules:
 - If the passages disagree, say so and cite each side.
 - If the passages do not state exactly what is asked (a related fact is not enough), reply only: The articles do not say."""
 
-PASSAGE = '[{n}] From "{title}" ({source}):\n"""\n{text}\n"""'
+# Each header costs prompt tokens (about 0.1 s each on 2 cores), so it names the article by the
+# first words of its title only.
+PASSAGE = '[{n}] From "{title}":\n"""\n{text}\n"""'
 
 QUESTION = "{passages}\n\nQuestion: {question}"
 
@@ -17,10 +19,10 @@ EXAMPLE = [
     (
         QUESTION.format(
             passages="\n\n".join([
-                PASSAGE.format(n=1, title="Storm floods Lakeview", source="example_a.txt",
+                PASSAGE.format(n=1, title="Storm floods Lakeview",
                                text="Heavy rain flooded Lakeview on Sunday. Mayor Ana Ruiz said "
                                     "about 300 homes were damaged."),
-                PASSAGE.format(n=2, title="Lakeview cleans up", source="example_b.txt",
+                PASSAGE.format(n=2, title="Lakeview cleans up",
                                text="Officials counted 350 damaged homes in Lakeview, where the "
                                     "river rose two metres overnight."),
             ]),
@@ -31,7 +33,7 @@ EXAMPLE = [
     ),
     (
         QUESTION.format(
-            passages=PASSAGE.format(n=1, title="Storm floods Lakeview", source="example_a.txt",
+            passages=PASSAGE.format(n=1, title="Storm floods Lakeview",
                                     text="Heavy rain flooded Lakeview on Sunday. Mayor Ana Ruiz "
                                          "said about 300 homes were damaged."),
             question="How many people died in the Lakeview flood?",
@@ -41,6 +43,12 @@ EXAMPLE = [
 ]
 
 REFUSAL = "The articles do not say."
+
+
+def short_title(title: str, words: int = 6) -> str:
+    """The first words of a title: enough to tell the articles apart."""
+    parts = title.split()
+    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
 
 # Follow-ups ("And how many in April?") are rewritten into a standalone question before
 # retrieval; the worked example is invented.

@@ -3,6 +3,7 @@ import pytest
 
 from conftest import fake_embedder
 from qa import Answer, Assistant
+from qa.citations import sentences
 from qa.errors import IndexMissingError, InputError
 
 
@@ -94,7 +95,8 @@ def test_prompt_numbers_passages_and_delimits_them_as_data(make_assistant):
     answer = a.ask("What did Blinken say?")
     prompt = a.llm.prompts[-1]
     for i, p in enumerate(answer.passages, start=1):
-        assert f'[{i}] From "{p.title}" ({p.source}):\n"""\n{p.text.strip()}\n"""' in prompt
+        title = " ".join(p.title.split()[:6])
+        assert f'[{i}] From "{title}' in prompt and f'":\n"""\n{p.text.strip()}\n"""' in prompt
     assert prompt.index("Lakeview") < prompt.index("Question: What did Blinken say?")
 
 
@@ -132,3 +134,31 @@ def test_an_answer_that_starts_with_none_is_not_a_refusal():
     from qa.assistant import is_refusal
 
     assert not is_refusal("None of the missiles hit the airport [1].")
+
+
+def test_a_likely_refusal_is_given_without_generating(make_assistant, monkeypatch):
+    import math
+
+    import qa.llm
+
+    a = make_assistant("Seven soldiers died [1].", refusal_threshold=0.2)
+    monkeypatch.setattr(qa.llm, "reply_logprob", lambda llm, messages, reply: math.log(0.3))
+    answer = a.ask("How many Israeli soldiers died?")
+    assert answer.abstained and answer.text == "The articles do not say." and not a.llm.prompts
+    monkeypatch.setattr(qa.llm, "reply_logprob", lambda llm, messages, reply: math.log(0.1))
+    a.ask("How many Israeli soldiers died?")
+    assert a.llm.prompts  # below the threshold the model answers (here, unsupported: refused)
+
+
+def test_invented_names_and_misquotes_are_dropped_and_a_weak_cite_moves_to_the_source(
+        make_assistant):
+    question = "How many ballistic missiles did Iran fire at Israel?"
+    a = make_assistant("x")
+    passages = a.retrieve(question)
+    source = next(i for i, p in enumerate(passages, 1) if "400 ballistic missiles" in p.text)
+    other = next(i for i in range(1, len(passages) + 1) if i != source)
+    sentence = next(s for s in sentences(passages[source - 1].text) if "400" in s)
+    a.llm.text = (f"{sentence[:-1]} [{other}]. General Qasem Soleimani ordered it [{source}]. "
+                  f'Iran called it "a glorious victory" [{source}].')
+    answer = a.ask(question)
+    assert answer.text == f"{sentence[:-1]} [1]." and "400" in answer.citations[0].text

@@ -71,3 +71,29 @@ def test_a_quoted_sentence_ends_at_its_closing_quote():
     text = "Netanyahu said, “Iran does not understand our resolve.” He vowed to retaliate [1]."
     assert C.sentences(text) == ["Netanyahu said, “Iran does not understand our resolve.”",
                                  "He vowed to retaliate [1]."]
+
+
+def test_sentence_spans_are_exact_offsets():
+    text = "Iran fired 400 missiles.  U.S. officials said so on Oct. 1.\n\n- Israel vowed revenge."
+    spans = C.sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == [
+        "Iran fired 400 missiles.", "U.S. officials said so on Oct. 1.", "Israel vowed revenge."]
+
+
+def test_a_number_must_keep_the_words_around_it():
+    passage = "The fighting began after the Oct. 7 assault on Israel, which killed 1,200 people."
+    assert not C.number_in_context("7", "Seven, or 7 soldiers were killed [1].", passage)
+    assert C.number_in_context("7", "It began after the October 7 assault [1].", passage)
+    assert C.number_in_context("1200", "About 1,200 people were killed [1].", passage)
+
+
+def test_names_quotations_and_their_spelling_variants():
+    assert C.names("The Islamic Revolutionary Guard Corps (IRGC) claimed it [1].") == {
+        "islam", "revolutionari", "guard", "corp", "irgc"}
+    assert C.names("It hit Gedera on Tuesday.") == {"gedera", "tuesday"}
+    assert C.quotations('He called it a "limited, localized" op and “redeployment”.') == [
+        "limited, localized", "redeployment"]
+    vocabulary = C.content_words("Iran’s missiles and U.S. destroyers on Oct. 1")
+    assert all(C.mentioned(n, vocabulary) for n in C.names("The Iranian barrage, October 1, "
+                                                         "United States help, Iran's aims."))
+    assert not C.mentioned("khamenei", vocabulary)

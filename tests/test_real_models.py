@@ -39,12 +39,8 @@ def test_streams_pieces_that_add_up_to_the_answer(assistant):
 
 @pytest.mark.parametrize("question", [
     "What is the capital of Australia?",
-    pytest.param(
-        "How many Israeli soldiers were killed in the ground offensive in Lebanon?",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "known defect (issue 5): the 1.5B model answers this near-miss question with an "
-            "unrelated number from a cited passage (the 7 of 'Oct. 7'), and the grounding check "
-            "passes it; strict, so the day it is fixed this must become a plain test"))),
+    # Once answered with the 7 of a passage cut mid-sentence ("7, killing 1,200 Israeli.").
+    "How many Israeli soldiers were killed in the ground offensive in Lebanon?",
 ])
 def test_refuses_what_the_articles_do_not_say(assistant, question):
     answer = assistant.ask(question)
