@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -104,8 +105,24 @@ class Store:
     def count(self) -> int:
         return self.collection.count()
 
+    def _get(self, ids: list[str] | None, include: list[str]) -> dict:
+        """collection.get in pages: one call for a whole large collection (or a long id list)
+        fails in SQLite with "too many SQL variables" (seen at 100,000 passages)."""
+        got: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+        if ids is not None and not ids:
+            return got
+        for i in itertools.count(0, _PAGE):
+            if ids is None:
+                page = self.collection.get(include=include, limit=_PAGE, offset=i)
+            else:
+                page = self.collection.get(ids=ids[i : i + _PAGE], include=include)
+            for key in got:
+                got[key] += list(page[key])
+            if len(page["ids"]) < _PAGE or (ids is not None and i + _PAGE >= len(ids)):
+                return got
+
     def ids_by_path(self) -> dict[str, set[str]]:
-        got = self.collection.get(include=["metadatas"])
+        got = self._get(None, ["metadatas"])
         out: dict[str, set[str]] = {}
         for pid, meta in zip(got["ids"], got["metadatas"]):
             out.setdefault(meta.get("path", ""), set()).add(pid)
@@ -133,15 +150,18 @@ class Store:
             self.collection.delete(ids=ids[i : i + 5000])
 
     def passages(self, ids: list[str] | None = None) -> list[Passage]:
-        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        got = self._get(ids, ["documents", "metadatas"])
         return [
             _passage(pid, doc, meta)
             for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])
         ]
 
     def embeddings(self, ids: list[str]) -> dict[str, list[float]]:
-        got = self.collection.get(ids=ids, include=["embeddings"])
+        got = self._get(ids, ["embeddings"])
         return dict(zip(got["ids"], got["embeddings"]))
+
+
+_PAGE = 5000
 
 
 def _passage(pid: str, text: str, meta: dict) -> Passage:

@@ -181,9 +181,10 @@ def test_cli_reports_a_bad_file_in_one_line_before_opening_anything(tmp_path, ca
     assert not (tmp_path / "none").exists()
 
 
-def test_the_hand_written_set_is_consistent_with_the_seeds():
-    questions = dataset.load()
-    assert len(questions) == 74 and len({q.id for q in questions}) == 74
+@pytest.mark.parametrize("name,count", [("qa.jsonl", 74), ("heldout.jsonl", 24)])
+def test_the_hand_written_sets_are_consistent_with_the_seeds(name, count):
+    questions = dataset.load(dataset.DEFAULT_FILE.parent / name)
+    assert len(questions) == count and len({q.id for q in questions}) == count
     articles = {p.name: S.normalize(p.read_text()) for p in SEEDS.glob("*.txt")}
     for q in questions:
         if not q.answerable:
