@@ -257,15 +257,16 @@ class Assistant:
         """(text, abstained) after the refusal and grounding checks; citations keep the
         passage numbers of the prompt.
 
-        A sentence must be backed by the passages it cites: one whose numbers the cited passages
-        lack is re-cited to a passage that has them, one left uncited gets the passage that
-        clearly supports it, and one that no passage supports is dropped. An answer left with
-        nothing is a refusal: the model must not be the only guard.
+        A sentence must be stated by the passages it cites (see `_backs`): one they do not state
+        is re-cited to the passage that states it best, one left uncited gets that passage too,
+        and one that no passage states is dropped. An answer left with nothing is a refusal:
+        the model must not be the only guard. `question` names the things the answer may
+        mention without a source saying them.
         """
         text = C.normalize(text, len(passages))
         if is_refusal(text):
             return prompts.REFUSAL, True
-        known = C.content_words(question)  # names the question uses are not the answer's inventions
+        known = C.content_words(question)  # names the question used are not inventions
         kept = []
         for sent in C.sentences(text):
             body = C.CITE.sub("", sent).strip()
@@ -329,7 +330,8 @@ def _backs(sentence: str, passages: list[Passage], known: set[str] = frozenset()
     return all(C.number_in_context(n, sentence, text) for n in C.numbers(sentence))
 
 
-def _sources(sentence: str, cited: list[int], passages: list[Passage], known: set[str]) -> list[int]:
+def _sources(sentence: str, cited: list[int], passages: list[Passage],
+             known: set[str]) -> list[int]:
     """The passages a sentence should cite: the ones it cites if they state it (unless another
     states it clearly better), else the one that states it best, else none."""
     backing = {i: C.support(sentence, p.text) for i, p in enumerate(passages, start=1)

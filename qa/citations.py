@@ -43,9 +43,10 @@ _MONTHS.pop("may")  # also a verb
 
 
 def mentioned(name: str, vocabulary: set[str]) -> bool:
-    """Whether a stemmed name is in the vocabulary, counting "iranian" as "iran" (same stem start)."""
-    return name in vocabulary or (len(name) >= 4 and any(v.startswith(name[:4]) and len(v) >= 4
-                                                          for v in vocabulary))
+    """Whether a stemmed name is in the vocabulary; "iranian" counts as "iran" (same start)."""
+    if name in vocabulary:
+        return True
+    return len(name) >= 4 and any(len(v) >= 4 and v.startswith(name[:4]) for v in vocabulary)
 
 
 def names(sentence: str) -> set[str]:
@@ -71,11 +72,12 @@ def quotations(sentence: str) -> list[str]:
 def number_in_context(number: str, sentence: str, text: str, reach: int = 4) -> bool:
     """Whether `text` states `number` next to a word the sentence puts next to it.
 
-    "Seven soldiers" must not borrow the 7 of "Oct. 7 assault".
+    "7 soldiers" must not borrow the 7 of "Oct. 7 assault".
     """
     def neighbours(tokens: list[str]) -> list[set[str]]:
-        return [content_words(" ".join(tokens[max(0, i - reach) : i] + tokens[i + 1 : i + 1 + reach]))
+        near = [tokens[max(0, i - reach) : i] + tokens[i + 1 : i + 1 + reach]
                 for i, t in enumerate(tokens) if t.replace(",", "") == number]
+        return [content_words(" ".join(words)) for words in near]
 
     claim = set().union(*neighbours(words(CITE.sub("", sentence))))
     return any(claim & near for near in neighbours(words(text))) or not claim

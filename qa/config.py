@@ -33,7 +33,9 @@ class Config:
     # tokens are the main cost of an answer on a CPU
     candidates: int = 12  # per retriever, before fusion
     min_similarity: float = 0.22  # below this best cosine similarity, refuse without the LLM
-    refusal_threshold: float = 1.0  # refuse if the local model gives its refusal this chance (1: off)
+    # Refuse if the local model gives "The articles do not say." at least this probability; off
+    # (1.0) by default, as it trades answers for refusals one for one (README: "Refusals").
+    refusal_threshold: float = 1.0
     # LLM
     llm: str = "local"  # "local" (llama.cpp) or "openai" (any OpenAI-compatible endpoint)
     model: str = ""  # GGUF path for local (default: the packaged Qwen2.5-Coder-1.5B), model name for openai

@@ -23,14 +23,15 @@ def select(question: str, passages: list[Passage], embedder, budget: int,
            query_embedding=None, window: int = 1) -> list[Passage]:
     """Each passage cut to the span of its chosen sentences; passages with none are dropped.
 
-    Sentences are ranked by cosine similarity to the question plus the share of the question's
-    content words they contain; each chosen sentence brings `window` neighbours on each side
-    (who said it, what "it" is). Sentences repeated by overlapping passages count once.
+    Sentences are ranked by cosine similarity to the question, plus the share of the question's
+    content words they contain, plus PRIOR times their passage's similarity; each chosen
+    sentence brings `window` neighbours on each side (who said it, what "it" is). Sentences
+    repeated by overlapping passages count once.
     """
     if budget <= 0 or not passages:
         return passages
-    sents = []  # (passage index, sentence index, start, end) with offsets in the passage text
-    spans = []
+    spans = []  # per passage: (start, end) of its whole sentences, in the passage text
+    sents = []  # (passage index, sentence index) of every distinct sentence
     seen = set()
     for i, p in enumerate(passages):
         spans.append(_whole(p.text, C.sentence_spans(p.text), first=p.start == 0))
