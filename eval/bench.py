@@ -235,8 +235,11 @@ t = time.perf_counter(); load_llm(config); load_s = time.perf_counter() - t
 a = Assistant(config)
 for q in json.loads(sys.argv[2]):
     a.ask(q)
-print(json.dumps({"model_load_s": round(load_s, 2),
-                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+try:  # ru_maxrss of a forked-and-exec'd child starts at its parent's RSS; VmHWM does not
+    peak_kb = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+except (OSError, IndexError):
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"model_load_s": round(load_s, 2), "peak_rss_mb": round(peak_kb / 1024)}))
 """
 
 
