@@ -84,3 +84,21 @@ def test_cli_index_summary_and_interactive_loop(tmp_path):
 def test_a_question_in_another_language_gets_an_answer_or_a_refusal(assistant):
     answer = assistant.ask("Combien de missiles balistiques l'Iran a-t-il tirés sur Israël ?")
     assert answer.abstained or (answer.citations and "400" in answer.text), answer.text
+
+
+def test_refusal_probability_is_read_without_changing_the_answer(assistant):
+    import math
+
+    from qa.llm import reply_logprob
+
+    plain = assistant.ask(MISSILES)
+    passages = assistant.retrieve(MISSILES)
+    messages = assistant._messages(MISSILES, passages)
+    on_topic = reply_logprob(assistant.llm, messages, "The articles do not say.")
+    off = assistant._messages("How many people died in the Lakeview flood?", passages)
+    near_miss = reply_logprob(assistant.llm, off, "The articles do not say.")
+    assert on_topic < near_miss <= 0 and math.exp(on_topic) < 0.05
+    # The KV cache the scoring leaves behind must not change what is generated next.
+    gated = Assistant(data_dir=assistant.config.data_dir, refusal_threshold=0.999)
+    gated._llm, gated._embedder = assistant.llm, assistant.embedder
+    assert gated.ask(MISSILES).text == plain.text
