@@ -30,16 +30,16 @@ def _stem():
     return Stemmer.Stemmer("english").stemWord
 
 
-def content_words(text: str) -> set[str]:
-    """Stemmed words that carry meaning, so 'fired' matches 'firing' and '1,000' matches '1000'."""
-    stem = _stem()
-    return {_MONTHS.get(w) or stem(w.replace(",", "")) for w in words(text) if w not in _STOP}
-
-
 # "Oct." and "October" are the same word.
 _MONTHS = {m[:n]: m[:3] for m in ("january february march april may june july august september "
                                   "october november december").split() for n in (3, 4, len(m))}
 _MONTHS.pop("may")  # also a verb
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed words that carry meaning, so 'fired' matches 'firing' and '1,000' matches '1000'."""
+    stem = _stem()
+    return {_MONTHS.get(w) or stem(w.replace(",", "")) for w in words(text) if w not in _STOP}
 
 
 def mentioned(name: str, vocabulary: set[str]) -> bool:
@@ -77,7 +77,7 @@ def number_in_context(number: str, sentence: str, text: str, reach: int = 4) -> 
     def neighbours(tokens: list[str]) -> list[set[str]]:
         near = [tokens[max(0, i - reach) : i] + tokens[i + 1 : i + 1 + reach]
                 for i, t in enumerate(tokens) if t.replace(",", "") == number]
-        return [content_words(" ".join(words)) for words in near]
+        return [content_words(" ".join(around)) for around in near]
 
     claim = set().union(*neighbours(words(CITE.sub("", sentence))))
     return any(claim & near for near in neighbours(words(text))) or not claim
@@ -185,6 +185,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def sentences(text: str) -> list[str]:
+    """The sentences of `text` (see `sentence_spans`)."""
     return [text[a:b] for a, b in sentence_spans(text)]
 
 
