@@ -245,10 +245,10 @@ print(json.dumps({"model_load_s": round(load_s, 2), "peak_rss_mb": round(peak_kb
 
 def bench_process(config: Config, questions: list[str]) -> dict:
     """Peak RSS of a fresh process that loaded everything and answered; LLM load time."""
-    from qa.models import gguf_path
+    from qa.llm import local_model_path
 
-    if config.llm == "local" and not config.model:
-        gguf_path(config.model_dir)  # assembled already, so the probe times a plain load
+    if config.llm == "local":
+        local_model_path(config)  # assembled already, so the probe times a plain load
     settings = {k: str(v) for k, v in config.public().items()
                 if k in ("data_dir", "chroma_url", "llm", "model", "model_dir", "api_base") and v}
     r = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(settings), json.dumps(questions)],

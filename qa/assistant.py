@@ -275,19 +275,24 @@ class Assistant:
         text = C.normalize(text, len(passages))
         if is_refusal(text):
             return prompts.REFUSAL, True
-        known = C.content_words(question)  # names the question used are not inventions
+        given = C.content_words(question)
+        # A name the question used is no invention where the passages know it; one they never
+        # mention ("What did <someone absent> say?") must not be put to them.
+        shown = C.content_words(" ".join(f"{p.title} {p.text}" for p in passages))
+        known = {w for w in given if C.mentioned(w, shown)}
         kept = []
-        for sent in C.sentences(text):
+        for sent in _claims(text):
             body = C.CITE.sub("", sent).strip()
             cited = list(dict.fromkeys(C.cited_numbers(sent)))
-            sources = _sources(body, cited, passages, known)
+            sources = _sources(body, cited, passages, known, given)
             if sources:
                 kept.append(_append_cite(body, *sources))
             elif not cited and len(C.content_words(body)) < 3:
                 kept.append(body)  # a connective like "The articles differ." needs no source
-        if not any(C.cited_numbers(s) for s in kept):
+        answer = " ".join(kept)
+        if not any(C.cited_numbers(s) for s in kept) or not C.gives_asked_kind(question, answer):
             return prompts.REFUSAL, True
-        return " ".join(kept), False
+        return answer, False
 
     def _answer(self, question, text, abstained, cites, timings, passages, searched) -> Answer:
         return Answer(question=question, text=text, abstained=abstained, citations=cites,
@@ -323,12 +328,12 @@ def is_refusal(text: str) -> bool:
 
 
 def _backs(sentence: str, passages: list[Passage], known: set[str] = frozenset(),
-           floor: float = 0.5) -> bool:
+           given: set[str] = frozenset(), floor: float = 0.5) -> bool:
     """Whether the passages state the sentence: its numbers (each next to the same words), its
     names (other than the `known` ones the question brought) and quotations, and most of its
-    content words."""
+    content words (the question's `given` ones half)."""
     text = " ".join(p.text for p in passages)
-    if C.support(sentence, text) < floor:
+    if C.support(sentence, text, given) < floor:
         return False
     vocabulary = C.content_words(text)
     if any(not C.mentioned(n, vocabulary) for n in C.names(sentence) - known):
@@ -340,17 +345,30 @@ def _backs(sentence: str, passages: list[Passage], known: set[str] = frozenset()
 
 
 def _sources(sentence: str, cited: list[int], passages: list[Passage],
-             known: set[str]) -> list[int]:
+             known: set[str], given: set[str] = frozenset()) -> list[int]:
     """The passages a sentence should cite: the ones it cites if they state it (unless another
     states it clearly better), else the one that states it best, else none."""
-    backing = {i: C.support(sentence, p.text) for i, p in enumerate(passages, start=1)
-               if _backs(sentence, [p], known)}
+    backing = {i: C.support(sentence, p.text, given) for i, p in enumerate(passages, start=1)
+               if _backs(sentence, [p], known, given)}
     best = max(backing, key=lambda i: (backing[i], -i), default=None)
-    if cited and _backs(sentence, [passages[n - 1] for n in cited], known):
+    if cited and _backs(sentence, [passages[n - 1] for n in cited], known, given):
         # A cite must point at the passage the claim came from, not one sharing half its words.
         if best is None or len(cited) > 1 or backing[best] < backing.get(cited[0], 0) + 0.25:
             return cited
     return [best] if best else []
+
+
+def _claims(text: str) -> list[str]:
+    """The answer's sentences; a quotation running over several stays one claim, as its last
+    sentence alone would not show who said it."""
+    out, open_quote = [], False
+    for sent in C.sentences(text):
+        if open_quote:
+            out[-1] += " " + sent
+        else:
+            out.append(sent)
+        open_quote ^= (sent.count('"') + sent.count("“") + sent.count("”")) % 2 == 1
+    return out
 
 
 def _append_cite(sentence: str, *numbers: int) -> str:

@@ -222,7 +222,36 @@ def build_citations(text: str, order: list[int], passages: list[Passage]) -> lis
     return cites
 
 
-def support(sentence: str, text: str) -> float:
-    """Share of the sentence's content words that `text` contains."""
+def support(sentence: str, text: str, given: set[str] = frozenset()) -> float:
+    """Share of the sentence's content words that `text` contains; a `given` word (one the
+    question used) that `text` lacks counts half, since an answer may restate its question."""
     claim = content_words(CITE.sub("", sentence))
-    return len(claim & content_words(text)) / len(claim) if claim else 0.0
+    if not claim:
+        return 0.0
+    found = claim & content_words(text)
+    return (len(found) + len((claim - found) & given) / 2) / len(claim)
+
+
+# What a question asks for, and how an answer shows it gave one. An answer of the wrong kind
+# ("Who ...?" answered with no name) is a related fact, not an answer.
+_ASKS_NAME = re.compile(r"\b(?:who|whom|whose|names?|named)\b", re.I)
+_ASKS_NUMBER = re.compile(r"\b(?:how (?:many|much)|what (?:number|percentage|share|proportion))\b",
+                          re.I)
+_NUMBER_WORDS = set("""one two three four five six seven eight nine ten eleven twelve dozen
+dozens twenty thirty forty fifty hundred hundreds thousand thousands million millions billion
+billions several few handful half third quarter percent scores""".split())
+
+
+def gives_asked_kind(question: str, answer: str) -> bool:
+    """Whether an answer holds what its question asks for: a name the question did not
+    already give for "who"/"name" questions, a number for "how many" ones."""
+    given = content_words(question)
+    if _ASKS_NAME.search(question):
+        if not any(not mentioned(n, given) for s in sentences(answer) for n in names(s)):
+            return False
+    if _ASKS_NUMBER.search(question):
+        said = set(words(CITE.sub("", answer)))
+        new_numbers = numbers(answer) - numbers(question)
+        if not new_numbers and not (said & _NUMBER_WORDS) - set(words(question)):
+            return False
+    return True

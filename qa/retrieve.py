@@ -1,10 +1,12 @@
 """Hybrid retrieval: dense (Chroma) and BM25 over the same passages, fused by reciprocal rank."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
 
+from qa.citations import content_words
 from qa.types import Passage
 
 
@@ -19,6 +21,19 @@ def rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
         for rank, pid in enumerate(ranking):
             scores[pid] = scores.get(pid, 0.0) + 1.0 / (k + rank + 1)
     return scores
+
+
+# "What started it, and how many died?" asks two things; each part is also searched on its own,
+# or the passages about the first crowd out the one that answers the second.
+_SECOND_PART = re.compile(r"(?:,|;)?\s+and\s+(?=(?:what|who|whom|whose|which|where|when|why|how|"
+                          r"whether|did|does|do|is|are|was|were|has|have|had)\b)|;\s*", re.I)
+
+
+def parts(question: str) -> list[str]:
+    """The question's parts when it asks several things, else []."""
+    pieces = [p.strip(" ,;?") for p in _SECOND_PART.split(question)]
+    pieces = [p for p in pieces if len(content_words(p)) >= 2]
+    return pieces if len(pieces) > 1 else []
 
 
 class Retriever:
@@ -78,9 +93,13 @@ class Retriever:
             return []
         embedding = self.embedder.get_query_embedding(question)
         dense = self.dense(question, embedding)
-        sparse = self.sparse(question)
+        rankings = [[n.node.node_id for n in dense],
+                    [n.node.node_id for n in self.sparse(question)]]
+        for part in parts(question):
+            rankings += [[n.node.node_id for n in self.dense(part)],
+                         [n.node.node_id for n in self.sparse(part)]]
         dense_rank = {n.node.node_id: i for i, n in enumerate(dense)}
-        fused = rrf([[n.node.node_id for n in dense], [n.node.node_id for n in sparse]])
+        fused = rrf(rankings)
         best = sorted(fused, key=lambda pid: (-fused[pid], dense_rank.get(pid, len(dense))))
         best = best[: self.top_k]
         similarity = self._cosine(best, embedding)

@@ -46,7 +46,7 @@ def test_an_interrupted_build_is_finished_by_the_next_run(make_assistant, seeds)
 def test_answer_cites_real_passages_renumbered(make_assistant):
     from qa.citations import sentences
 
-    question = "How many ballistic missiles did Iran fire at Israel?"
+    question = "What did Iran fire at Israel?"
     a = make_assistant()
     first, second = sentences(a.retrieve(question)[1].text)[:2]
     a.llm.text = f"{first[:-1]} [2]. {second[:-1]} [2][7]."
@@ -162,3 +162,25 @@ def test_invented_names_and_misquotes_are_dropped_and_a_weak_cite_moves_to_the_s
                   f'Iran called it "a glorious victory" [{source}].')
     answer = a.ask(question)
     assert answer.text == f"{sentence[:-1]} [1]." and "400" in answer.citations[0].text
+
+
+def test_a_claim_about_someone_the_passages_never_mention_is_refused(make_assistant):
+    # The quotation is in the articles, said by someone else. Its second sentence alone would
+    # pass the checks, so a quotation is checked whole.
+    question = "What did Zorblatt Quimby say about Iran's resolve?"
+    quote = ("Iran does not understand our resolve. We will defend ourselves with all necessary "
+             "force and retaliate against those who seek to harm us.")
+    assert any(quote in p.text for p in make_assistant().retrieve(question))
+    answer = make_assistant(f'Zorblatt Quimby declared, "{quote}" [1]').ask(question)
+    assert answer.abstained and answer.citations == []
+    answer = make_assistant(f'Netanyahu declared, "{quote}" [1]').ask(question)
+    assert not answer.abstained and quote in answer.text
+
+
+def test_a_who_question_answered_without_a_name_is_refused(make_assistant):
+    question = "Who said Israeli troops had not penetrated the border?"
+    said = "said Israeli troops had not actually penetrated the border [1]."
+    assert any("Mohammed Afif" in p.text for p in make_assistant().retrieve(question))
+    assert make_assistant(f"An official {said}").ask(question).abstained
+    named = make_assistant(f"Hezbollah spokesman Mohammed Afif {said}").ask(question)
+    assert not named.abstained and "Afif" in named.text

@@ -1,3 +1,5 @@
+import pytest
+
 from qa import citations as C
 from qa.types import Passage
 
@@ -97,3 +99,25 @@ def test_names_quotations_and_their_spelling_variants():
     assert all(C.mentioned(n, vocabulary) for n in C.names("The Iranian barrage, October 1, "
                                                          "United States help, Iran's aims."))
     assert not C.mentioned("khamenei", vocabulary)
+
+
+def test_support_gives_half_credit_to_words_the_question_used():
+    text = "Missiles hit an airbase in the Negev desert."
+    claim = "The Israeli airbase in the Negev desert was struck."  # isra, struck not in text
+    assert C.support(claim, text) == 0.6
+    assert C.support(claim, text, C.content_words("Which Israeli airbase was struck?")) == 0.8
+
+
+@pytest.mark.parametrize("question,answer,ok", [
+    ("Who took the photo?", "The photo was taken by Baz Ratner [1].", True),
+    ("Who took the photo of the tank?", "The tank is shown near the border [1].", False),
+    ("What is the name of the UN force in Lebanon?", "It is the UN mission in Lebanon [1].", False),
+    ("What is the name of the spokesman who posted on X?", "The spokesman is X [1].", False),
+    ("How many people were killed?", "At least 55 people were killed [1].", True),
+    ("How many Israelis sheltered?", "Millions of Israelis took shelter [1].", True),
+    ("How many Israelis sheltered?", "Israelis took shelter as sirens sounded [1].", False),
+    ("How many of the 400 missiles hit?", "Iran fired 400 missiles [1].", False),
+    ("Why did Iran fire missiles?", "It was a warning [1].", True),
+])
+def test_an_answer_must_hold_the_kind_of_thing_asked_for(question, answer, ok):
+    assert C.gives_asked_kind(question, answer) is ok

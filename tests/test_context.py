@@ -38,3 +38,12 @@ def test_a_sentence_cut_off_by_the_passage_boundary_is_not_offered():
     out = select("How many ballistic missiles did Iran fire?", ps, fake_embedder(), budget=1000)
     assert not out[0].text.startswith("400") and out[0].text.startswith("Most were")
     assert out[0].text.endswith("Hezbollah fired rockets at Haifa.")
+
+
+def test_each_part_of_a_two_part_question_brings_its_best_sentence():
+    cut = ARTICLE.index("Hezbollah")
+    ps = [passage(0, cut - 1, "p1", dense=0.6), passage(cut, len(ARTICLE), "p2", dense=0.3)]
+    question = "How many ballistic missiles did Iran fire, and where did Hezbollah fire rockets?"
+    out = select(question, ps, fake_embedder(), budget=90, window=0)
+    assert [p.text for p in out] == ["Iran fired 400 ballistic missiles at Israel on Tuesday.",
+                                     "Hezbollah fired rockets at Haifa."]

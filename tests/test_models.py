@@ -34,7 +34,7 @@ def test_assembles_once_checks_and_reuses(tmp_path, monkeypatch):
 def test_bad_checksum_and_missing_parts_name_the_packages(tmp_path, monkeypatch):
     spec = fake_parts(tmp_path, monkeypatch, [b"a", b"b"])
     bad = models.SplitGGUF("m.gguf", spec.package, 2, spec.size, "0" * 64)
-    with pytest.raises(ModelMissingError, match="wrong checksum.*pip install --force-reinstall"):
+    with pytest.raises(ModelMissingError, match="wrong checksum.*pip install --force-reinstall fakepart1==0.2.0"):
         models.gguf_path(tmp_path / "cache", bad)
     assert not (tmp_path / "cache" / "m.gguf").exists()
     missing = models.SplitGGUF("m.gguf", "nosuchpart{n}", 2, 2, spec.sha256)

@@ -48,6 +48,13 @@ def test_refuses_what_the_articles_do_not_say(assistant, question):
     assert answer.citations == [] and answer.text.startswith("The articles do not say")
 
 
+def test_each_part_of_a_two_part_question_finds_its_passage(assistant):
+    shown = " ".join(p.text for p in assistant.retrieve(
+        "How many ballistic missiles did Iran fire at Israel, and where was the Abdo family "
+        "heading when they fled?"))
+    assert "400" in shown and "Tripoli" in shown
+
+
 def test_reindexing_unchanged_seeds_embeds_nothing(assistant):
     before = assistant.store.count()
     report = assistant.index([SEEDS])
@@ -102,3 +109,15 @@ def test_refusal_probability_is_read_without_changing_the_answer(assistant):
     gated = Assistant(data_dir=assistant.config.data_dir, refusal_threshold=0.999)
     gated._llm, gated._embedder = assistant.llm, assistant.embedder
     assert gated.ask(MISSILES).text == plain.text
+
+
+def test_the_small_model_answers_through_the_cli(seed_index):
+    r = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "ask", "--json", "--model", "qwen2.5-coder-0.5b",
+         "--data-dir", str(seed_index), MISSILES],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["model"] == "qwen2.5-coder-0.5b-instruct-q4_k_m"
+    assert "400" in out["answer"] and not out["abstained"]
