@@ -335,10 +335,12 @@ def _backs(sentence: str, passages: list[Passage], known: set[str] = frozenset()
     text = " ".join(p.text for p in passages)
     if C.support(sentence, text, given) < floor:
         return False
-    vocabulary = C.content_words(text)
+    # The model reads each passage under its article's title, so may name or quote that too.
+    titled = " ".join(f"{p.title}\n{p.text}" for p in passages)
+    vocabulary = C.content_words(titled)
     if any(not C.mentioned(n, vocabulary) for n in C.names(sentence) - known):
         return False
-    plain = C.plain(text)
+    plain = C.plain(titled)
     if any(C.plain(q) not in plain for q in C.quotations(sentence)):
         return False
     return all(C.number_in_context(n, sentence, text) for n in C.numbers(sentence))

@@ -25,10 +25,10 @@ def select(question: str, passages: list[Passage], embedder, budget: int,
     """Each passage cut to the span of its chosen sentences; passages with none are dropped.
 
     Sentences are ranked by cosine similarity to the question, plus the share of the question's
-    content words they contain (for a question of several parts, the best of the whole and
-    each part), plus PRIOR times their passage's similarity; each chosen
-    sentence brings `window` neighbours on each side (who said it, what "it" is). Sentences
-    repeated by overlapping passages count once.
+    content words they contain, plus PRIOR times their passage's similarity (for a question of
+    several parts, by their best standing for the whole or any part); each chosen sentence
+    brings `window` neighbours on each side (who said it, what "it" is). Sentences repeated by
+    overlapping passages count once.
     """
     if budget <= 0 or not passages:
         return passages
@@ -44,15 +44,26 @@ def select(question: str, passages: list[Passage], embedder, budget: int,
                 sents.append((i, j))
     texts = [passages[i].text[slice(*spans[i][j])] for i, j in sents]
     vectors = np.asarray(embedder.get_text_embedding_batch(texts))
-    # A sentence answering one part of a two-part question counts as fully relevant.
+    owner = np.asarray([i for i, _ in sents])
+    # For a question of several parts, each part ranks the sentences on its own, and a sentence
+    # counts as much as its best standing against the best sentence for some part: a second
+    # part matches less well in absolute terms and would otherwise get no sentence at all. A
+    # passage's similarity to a part is that of its best sentence, as the retriever scored
+    # passages against the whole question only.
     score = np.full(len(texts), -np.inf)
     for k, query in enumerate([question, *parts(question)]):
         q = np.asarray(query_embedding if k == 0 and query_embedding is not None
                        else embedder.get_query_embedding(query))
+        similarity = vectors @ q
+        if k == 0:
+            prior = np.asarray([passages[i].dense for i in owner])
+        else:
+            top = {i: similarity[owner == i].max() for i in set(owner)}
+            prior = np.asarray([top[i] for i in owner])
         words = C.content_words(query)
         lexical = [len(words & C.content_words(t)) / max(1, len(words)) for t in texts]
-        score = np.maximum(score, vectors @ q + np.asarray(lexical))
-    score = score + PRIOR * np.asarray([passages[i].dense for i, _ in sents])
+        mine = similarity + np.asarray(lexical) + PRIOR * prior
+        score = np.maximum(score, mine - mine.max())
 
     chosen: dict[int, set[int]] = {}
     best: dict[int, float] = {}

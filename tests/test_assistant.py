@@ -184,3 +184,13 @@ def test_a_who_question_answered_without_a_name_is_refused(make_assistant):
     assert make_assistant(f"An official {said}").ask(question).abstained
     named = make_assistant(f"Hezbollah spokesman Mohammed Afif {said}").ask(question)
     assert not named.abstained and "Afif" in named.text
+
+
+def test_a_claim_may_name_or_quote_the_title_the_passage_was_shown_under():
+    from qa.assistant import _backs
+    from qa.types import Passage
+
+    p = Passage(id="p", source="a.txt", title="TEL AVIV, Israel — Tanks roll north", start=900,
+                end=960, text="Hayman spoke on Israeli Army Radio on Monday.")
+    assert _backs('"TEL AVIV, Israel" reports Hayman spoke on Army Radio.', [p])
+    assert not _backs('"Haifa, Israel" reports Hayman spoke on Army Radio.', [p])
