@@ -234,9 +234,10 @@ def support(sentence: str, text: str, given: set[str] = frozenset()) -> float:
 
 # What a question asks for, and how an answer shows it gave one. An answer of the wrong kind
 # ("Who ...?" answered with no name) is a related fact, not an answer.
-_ASKS_NAME = re.compile(r"\b(?:who|whom|whose|names?|named)\b", re.I)
-_ASKS_NUMBER = re.compile(r"\b(?:how (?:many|much)|what (?:number|percentage|share|proportion))\b",
-                          re.I)
+# "who" asks only where a question or one of its parts starts: in "the official who spoke" it
+# does not. "How much damage?" may be answered in words, so only "how many" asks for a number.
+_ASKS_NAME = re.compile(r"(?:^|[,;:]\s*|\band\s+)(?:who|whom|whose)\b|\bnames?\b", re.I)
+_ASKS_NUMBER = re.compile(r"\b(?:how many|what (?:number|percentage|share|proportion))\b", re.I)
 _NUMBER_WORDS = set("""one two three four five six seven eight nine ten eleven twelve dozen
 dozens twenty thirty forty fifty hundred hundreds thousand thousands million millions billion
 billions several few handful half third quarter percent scores""".split())

@@ -121,3 +121,11 @@ def test_support_gives_half_credit_to_words_the_question_used():
 ])
 def test_an_answer_must_hold_the_kind_of_thing_asked_for(question, answer, ok):
     assert C.gives_asked_kind(question, answer) is ok
+
+
+@pytest.mark.parametrize("question", [
+    "What did the official who spoke to NPR say?",  # "who" here asks for no name
+    "How much damage did the strike do?",  # may be answered in words
+])
+def test_only_real_who_and_how_many_questions_ask_for_a_name_or_number(question):
+    assert C.gives_asked_kind(question, "The official said the damage was heavy [1].")
