@@ -30,16 +30,21 @@ def load_llm(config: Config):
     return _local(path, config.threads, config.context_window, config.max_tokens)
 
 
+def _packaged(config: Config):
+    """The packaged model `--model` names (the default if none), or None for a GGUF path."""
+    return NAMED.get(config.model or next(iter(NAMED)))
+
+
 def local_model_path(config: Config) -> str:
     """The GGUF file of the configured local model: a named packaged one or a path."""
-    spec = NAMED.get(config.model or next(iter(NAMED)))
+    spec = _packaged(config)
     return str(gguf_path(config.model_dir, spec)) if spec else config.model
 
 
 def model_name(config: Config) -> str:
     if config.llm == "openai":
         return f"openai:{config.model}"
-    spec = NAMED.get(config.model or next(iter(NAMED)))
+    spec = _packaged(config)
     return spec.name.removesuffix(".gguf") if spec else Path(config.model).name
 
 

@@ -111,7 +111,7 @@ def test_refusal_probability_is_read_without_changing_the_answer(assistant):
     assert gated.ask(MISSILES).text == plain.text
 
 
-def test_the_small_model_answers_through_the_cli(seed_index):
+def test_the_small_model_runs_through_the_cli(seed_index):
     r = subprocess.run(
         [sys.executable, "-m", "qa.cli", "ask", "--json", "--model", "qwen2.5-coder-0.5b",
          "--data-dir", str(seed_index), MISSILES],
