@@ -112,7 +112,9 @@ class Assistant:
         if self.config.llm == "local":
             # llama.cpp keeps the longest common prefix of the last prompt in its KV cache, so
             # evaluating the instructions and worked example once makes every question cheaper.
-            for _ in self._generate_messages(self._messages("warm up", [])):
+            messages = self._messages("warm up", [])
+            self._start(messages)
+            for _ in self._generate_messages(messages):
                 break
 
     def retrieve(self, question: str) -> list[Passage]:
@@ -182,6 +184,7 @@ class Assistant:
             return
 
         messages = self._messages(searched, passages)
+        self._start(messages)
         if self._refusal_likely(messages):
             timings["first_token_s"] = timings["total_s"] = time.perf_counter() - t0
             yield prompts.REFUSAL
@@ -189,7 +192,7 @@ class Assistant:
             return
         renumber = C.Renumberer(len(passages))
         raw = []
-        for piece in self._generate_messages(messages):
+        for piece in self._reply(messages, searched, passages):
             raw.append(piece)
             out = renumber.feed(piece)
             if out:
@@ -247,6 +250,46 @@ class Assistant:
 
         logprob = reply_logprob(self.llm, messages, prompts.REFUSAL)
         return logprob is not None and math.exp(logprob) >= self.config.refusal_threshold
+
+    def _reply(self, messages, question: str, passages: list[Passage]) -> Iterator[str]:
+        """The model's reply as generated; a refusal the passages seem to contradict is retried.
+
+        The small model refuses some questions whose answer is in front of it (README:
+        "Refusals"). When the shown passages mention every content word of the question, a
+        refusal is held back and the model is asked to go on from prompts.RETRY instead; the
+        checks after generation then keep only what the passages state.
+        """
+        held = []
+        for piece in self._generate_messages(messages):
+            if held is not None:
+                held.append(piece)
+                if prompts.REFUSAL.startswith("".join(held).lstrip()):
+                    continue
+                yield from held
+                held = None
+                continue
+            yield piece
+        if held is None:
+            return
+        text = "".join(held)
+        if not (self.config.llm == "local" and is_refusal(text)
+                and _mentions_all(question, passages)):
+            yield from held
+            return
+        from qa.llm import chatml
+
+        # The prompt is still in llama.cpp's cache: the retry reads only the few new tokens.
+        yield prompts.RETRY
+        for chunk in self.llm.stream_complete(chatml(messages) + prompts.RETRY, formatted=True):
+            if chunk.delta:
+                yield chunk.delta
+
+    def _start(self, messages) -> None:
+        """Have the local model read an answer prompt on from its fixed instructions and example."""
+        if self.config.llm == "local":
+            from qa.llm import start_after
+
+            start_after(self.llm, messages, 1 + 2 * len(prompts.EXAMPLE))
 
     def _generate_messages(self, messages) -> Iterator[str]:
         try:
@@ -319,6 +362,16 @@ def _quoted(text: str) -> str:
     for token, harmless in _ESCAPES.items():
         text = text.replace(token, harmless)
     return text
+
+
+# Words of a question's form ("how many"), not of what it is about.
+_FORM = C.content_words("many much")
+
+
+def _mentions_all(question: str, passages: list[Passage]) -> bool:
+    """Whether the passages (titles included) mention every content word of the question."""
+    shown = C.content_words(" ".join(f"{p.title} {p.text}" for p in passages))
+    return all(C.mentioned(w, shown) for w in C.content_words(question) - _FORM)
 
 
 def is_refusal(text: str) -> bool:

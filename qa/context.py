@@ -43,7 +43,7 @@ def select(question: str, passages: list[Passage], embedder, budget: int,
                 seen.add(key)
                 sents.append((i, j))
     texts = [passages[i].text[slice(*spans[i][j])] for i, j in sents]
-    vectors = np.asarray(embedder.get_text_embedding_batch(texts))
+    vectors = _embed(embedder, texts)
     owner = np.asarray([i for i, _ in sents])
     # For a question of several parts, each part ranks the sentences on its own, and a sentence
     # counts as much as its best standing against the best sentence for some part: a second
@@ -87,6 +87,24 @@ def select(question: str, passages: list[Passage], embedder, budget: int,
         a, b = spans[i][min(picked)][0], spans[i][max(picked)][1]
         out.append(replace(p, text=p.text[a:b], start=p.start + a, end=p.start + b))
     return out
+
+
+# Embedding the candidate sentences was most of select's time (0.28 s median for the eval
+# questions), and the same sentences come back question after question, so their vectors are
+# kept: per embedder, up to _KEEP sentences (about 75 MB for MiniLM's 384 floats).
+_KEEP = 50_000
+_vectors: dict[int, tuple[object, dict[str, np.ndarray]]] = {}
+
+
+def _embed(embedder, texts: list[str]) -> np.ndarray:
+    """The texts' embeddings, computing only those not seen before."""
+    known = _vectors.setdefault(id(embedder), (embedder, {}))[1]
+    new = [t for t in dict.fromkeys(texts) if t not in known]
+    if len(known) + len(new) > _KEEP:
+        known.clear()
+    if new:
+        known.update(zip(new, np.asarray(embedder.get_text_embedding_batch(new))))
+    return np.asarray([known[t] for t in texts])
 
 
 def _length(spans, picked) -> int:

@@ -11,10 +11,10 @@ from qa.models import NAMED, gguf_path
 STOP = ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
 
 
-def chatml(messages) -> str:
+def chatml(messages, reply: bool = True) -> str:
     """ChatML, the template of Qwen2.5 and SmolLM2. llama-index's default format made Qwen loop."""
     parts = [f"<|im_start|>{m.role.value}\n{m.content}<|im_end|>\n" for m in messages]
-    return "".join(parts) + "<|im_start|>assistant\n"
+    return "".join(parts) + ("<|im_start|>assistant\n" if reply else "")
 
 
 def load_llm(config: Config):
@@ -92,6 +92,32 @@ def unavailable(config: Config, error: Exception) -> LLMUnavailableError:
         "Check that the server is running and --api-base points at its /v1 URL, or raise "
         "--timeout (QA_TIMEOUT)."
     )
+
+
+def start_after(llm, messages, fixed: int) -> None:
+    """Make the local model read `messages` on from the end of its first `fixed` ones.
+
+    llama.cpp reuses the longest prefix a prompt shares with the previous one, so where
+    evaluation restarted, and with it the floating-point sums, depended on the previous
+    question: greedy decoding gave the same question different answers in different sessions.
+    Keeping exactly the fixed part (instructions and worked example) cached makes an answer
+    depend on its own prompt only, and still spares re-reading that part.
+    """
+    model = getattr(llm, "_model", None)
+    if model is None or not hasattr(model, "eval"):
+        return
+    # Tokenised as llama-cpp-python tokenises a prompt, so that the two prefixes line up.
+    prompt = model.tokenize(chatml(messages).encode("utf-8"), special=True)
+    head = model.tokenize(chatml(messages[:fixed], reply=False).encode("utf-8"), special=True)
+    n = 0
+    for a, b in zip(prompt, head):
+        if a != b:
+            break
+        n += 1
+    if model.n_tokens < n or list(model.input_ids[:n]) != prompt[:n]:
+        model.reset()
+        model.eval(prompt[:n])
+    model.n_tokens = n
 
 
 def reply_logprob(llm, messages, reply: str) -> float | None:

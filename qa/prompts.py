@@ -6,6 +6,7 @@ Rules:
 - After every sentence, cite the passage that supports it, like [1] or [2].
 - State only facts the passages state. Never add outside knowledge or guess.
 - If the passages disagree, say so and cite each side.
+- For a yes-or-no question, answer yes or no first, then give the facts that show it.
 - If the passages do not state exactly what is asked (a related fact is not enough), reply only: The articles do not say."""
 
 # A header with the full title and file name cost about 40 prompt tokens (0.4 s on 2 cores) per
@@ -43,6 +44,10 @@ EXAMPLE = [
 ]
 
 REFUSAL = "The articles do not say."
+
+# How the model's reply is begun when it refused although the passages mention everything the
+# question names: its own usual opening for a stated fact.
+RETRY = "The articles state that"
 
 
 def short_title(title: str, words: int = 6) -> str:

@@ -56,14 +56,22 @@ def fake_embedder():
     return HashEmbedding(model_name="hash")
 
 
-def scripted_llm(reply: str):
-    """An LLM that streams `reply` word by word and records the prompts it was given."""
+def scripted_llm(reply: str, *later: str):
+    """An LLM that streams `reply` word by word and records the prompts it was given.
+
+    With `later` replies, each call after the first gives the next one (the last repeats).
+    """
     from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
     from llama_index.core.llms.callbacks import llm_completion_callback
 
     class Scripted(CustomLLM):
         text: str = ""
+        later: list = []
         prompts: list = []
+
+        def _next(self):
+            if self.prompts and self.later:
+                self.text = self.later.pop(0)
 
         @property
         def metadata(self):
@@ -71,11 +79,13 @@ def scripted_llm(reply: str):
 
         @llm_completion_callback()
         def complete(self, prompt, formatted=False, **kw):
+            self._next()
             self.prompts.append(prompt)
             return CompletionResponse(text=self.text)
 
         @llm_completion_callback()
         def stream_complete(self, prompt, formatted=False, **kw):
+            self._next()
             self.prompts.append(prompt)
 
             def gen():
@@ -86,7 +96,7 @@ def scripted_llm(reply: str):
 
             return gen()
 
-    return Scripted(text=reply, prompts=[])
+    return Scripted(text=reply, later=list(later), prompts=[])
 
 
 @pytest.fixture
@@ -94,10 +104,10 @@ def make_assistant(tmp_path, seeds):
     """An Assistant over the seed copy with the fake embedder and a scripted reply."""
     from qa import Assistant
 
-    def make(reply="", **overrides):
+    def make(reply="", *later, **overrides):
         return Assistant.build(
             [seeds], data_dir=tmp_path / "data", embed_model=fake_embedder(),
-            language_model=scripted_llm(reply), min_similarity=0.0, **overrides
+            language_model=scripted_llm(reply, *later), min_similarity=0.0, **overrides
         )
 
     return make

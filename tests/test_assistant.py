@@ -69,6 +69,22 @@ def test_model_refusal_becomes_an_abstention_without_citations(make_assistant):
     assert answer.abstained and answer.citations == [] and answer.text == "The articles do not say."
 
 
+def test_a_refusal_with_every_question_word_in_the_passages_is_retried(make_assistant):
+    from qa import prompts
+
+    a = make_assistant("The articles do not say.", " Iran launched 400 ballistic missiles [1].")
+    pieces = list(a.stream("How many ballistic missiles did Iran launch at Israel?"))
+    *streamed, answer = pieces
+    assert a.llm.prompts[-1].endswith(prompts.RETRY) and len(a.llm.prompts) == 2
+    assert "".join(streamed).startswith(prompts.RETRY) and "do not say" not in "".join(streamed)
+    assert not answer.abstained and "400" in answer.text and answer.citations
+
+    # A question naming something the passages never mention keeps its refusal, unretried.
+    b = make_assistant("The articles do not say.", "Iran launched 400 missiles at Mars [1].")
+    answer = b.ask("How many ballistic missiles did Iran launch at Mars?")
+    assert answer.abstained and len(b.llm.prompts) == 1
+
+
 def test_uncited_answer_is_cited_when_a_passage_supports_it_and_refused_when_none_does(make_assistant):
     a = make_assistant("Iran launched 400 ballistic missiles at Israel.")
     answer = a.ask("How many ballistic missiles did Iran launch?")

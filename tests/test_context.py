@@ -47,3 +47,13 @@ def test_each_part_of_a_two_part_question_brings_its_best_sentence():
     out = select(question, ps, fake_embedder(), budget=90, window=0)
     assert [p.text for p in out] == ["Iran fired 400 ballistic missiles at Israel on Tuesday.",
                                      "Hezbollah fired rockets at Haifa."]
+
+
+def test_sentences_seen_before_are_not_embedded_again():
+    embedder = fake_embedder()
+    ps = [passage(0, len(ARTICLE), "p1")]
+    first = select("How many ballistic missiles did Iran fire?", ps, embedder, budget=60)
+    calls = embedder.calls
+    again = select("Who helped shoot the missiles down?", ps, embedder, budget=60)
+    assert embedder.calls == calls + 1  # the new question only
+    assert "Navy" in again[0].text and "Navy" not in first[0].text

@@ -55,6 +55,21 @@ def test_each_part_of_a_two_part_question_finds_its_passage(assistant):
     assert "400" in shown and "Tripoli" in shown
 
 
+def test_an_answer_does_not_depend_on_the_question_asked_before(assistant):
+    # llama.cpp reused whatever prefix the previous prompt shared with this one, and from a
+    # fresh start this answer was one sentence after the first question and three after the
+    # second.
+    question = ("Has Israel held a buffer zone in Lebanon before, and what question does "
+                "Tamir Hayman raise about one now?")
+    answers = []
+    for before in ("What did Israeli security analysts read into the bombing campaign in Yemen?",
+                   "Who helped Israel shoot down Iran's projectiles in April, and who helped "
+                   "during the October 1 barrage?"):
+        assistant.ask(before)
+        answers.append(assistant.ask(question).text)
+    assert answers[0] == answers[1]
+
+
 def test_reindexing_unchanged_seeds_embeds_nothing(assistant):
     before = assistant.store.count()
     report = assistant.index([SEEDS])
