@@ -57,7 +57,7 @@ def figures(rows: list[dict]) -> dict:
     load = [r["load_1m"] for r in rows if "load_1m" in r]
     return {
         "model": rows[0]["model"] if rows else "",
-        "k": max((len(r["passages"]) for r in rows), default=0),
+        "k": max((len(r["passages"]) for r in rows), default=0),  # most passages shown
         "questions": len(rows), "answerable": len(ans), "unanswerable": len(unans),
         "passed": sum(r["metrics"]["passed"] for r in rows),
         "accuracy": _mean([r["metrics"]["passed"] for r in rows]),
@@ -83,7 +83,7 @@ def table(summary: dict) -> str:
     """The headline figures as a Markdown table, systems side by side with the difference."""
     systems = summary["systems"]
     names = list(systems)
-    head = ["Metric", *(f"{n} (k={systems[n]['k']})" for n in names)]
+    head = ["Metric", *(f"{n} (≤{systems[n]['k']} passages)" for n in names)]
     if "difference" in summary:
         head.append(f"Δ {names[0]} − {names[1]}")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
