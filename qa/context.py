@@ -50,6 +50,7 @@ def select(question: str, passages: list[Passage], embedder, budget: int,
     # part matches less well in absolute terms and would otherwise get no sentence at all. A
     # passage's similarity to a part is that of its best sentence, as the retriever scored
     # passages against the whole question only.
+    sentence_words = [C.content_words(t) for t in texts]
     score = np.full(len(texts), -np.inf)
     for k, query in enumerate([question, *parts(question)]):
         q = np.asarray(query_embedding if k == 0 and query_embedding is not None
@@ -61,7 +62,7 @@ def select(question: str, passages: list[Passage], embedder, budget: int,
             top = {i: similarity[owner == i].max() for i in set(owner)}
             prior = np.asarray([top[i] for i in owner])
         words = C.content_words(query)
-        lexical = [len(words & C.content_words(t)) / max(1, len(words)) for t in texts]
+        lexical = [len(words & w) / max(1, len(words)) for w in sentence_words]
         mine = similarity + np.asarray(lexical) + PRIOR * prior
         score = np.maximum(score, mine - mine.max())
 
@@ -102,6 +103,7 @@ def _embed(embedder, texts: list[str]) -> np.ndarray:
     new = [t for t in dict.fromkeys(texts) if t not in known]
     if len(known) + len(new) > _KEEP:
         known.clear()
+        new = list(dict.fromkeys(texts))
     if new:
         known.update(zip(new, np.asarray(embedder.get_text_embedding_batch(new))))
     return np.asarray([known[t] for t in texts])

@@ -57,3 +57,14 @@ def test_sentences_seen_before_are_not_embedded_again():
     again = select("Who helped shoot the missiles down?", ps, embedder, budget=60)
     assert embedder.calls == calls + 1  # the new question only
     assert "Navy" in again[0].text and "Navy" not in first[0].text
+
+
+def test_a_full_cache_starts_over_without_losing_the_question_at_hand(monkeypatch):
+    import qa.context
+
+    monkeypatch.setattr(qa.context, "_KEEP", 4)
+    embedder = fake_embedder()
+    ps = [passage(0, len(ARTICLE), "p1")]
+    first = select("How many ballistic missiles did Iran fire?", ps, embedder, budget=60)
+    again = select("How many ballistic missiles did Iran fire?", ps, embedder, budget=60)
+    assert again == first
