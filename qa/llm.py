@@ -109,11 +109,7 @@ def start_after(llm, messages, fixed: int) -> None:
     # Tokenised as llama-cpp-python tokenises a prompt, so that the two prefixes line up.
     prompt = model.tokenize(chatml(messages).encode("utf-8"), special=True)
     head = model.tokenize(chatml(messages[:fixed], reply=False).encode("utf-8"), special=True)
-    n = 0
-    for a, b in zip(prompt, head):
-        if a != b:
-            break
-        n += 1
+    n = model.longest_token_prefix(prompt, head)
     if model.n_tokens < n or list(model.input_ids[:n]) != prompt[:n]:
         model.reset()
         model.eval(prompt[:n])
@@ -134,11 +130,7 @@ def reply_logprob(llm, messages, reply: str) -> float | None:
         return None
     prompt = model.tokenize(chatml(messages).encode("utf-8"), add_bos=False, special=True)
     target = model.tokenize(reply.encode("utf-8"), add_bos=False, special=False)
-    cached = 0
-    for a, b in zip(model.input_ids[: model.n_tokens], prompt):
-        if a != b:
-            break
-        cached += 1
+    cached = model.longest_token_prefix(model.input_ids[: model.n_tokens], prompt)
     model.n_tokens = min(cached, len(prompt) - 1)  # at least one token to get fresh logits
     model.eval(prompt[model.n_tokens:])
     total = 0.0
