@@ -321,8 +321,7 @@ class Assistant:
         given = C.content_words(question)
         # A name the question used is no invention where the passages know it; one they never
         # mention ("What did <someone absent> say?") must not be put to them.
-        shown = C.content_words(" ".join(f"{p.title} {p.text}" for p in passages))
-        known = {w for w in given if C.mentioned(w, shown)}
+        known = _known(question, passages)
         kept = []
         for sent in _claims(text):
             body = C.CITE.sub("", sent).strip()
@@ -368,10 +367,15 @@ def _quoted(text: str) -> str:
 _FORM = C.content_words("many much")
 
 
-def _mentions_all(question: str, passages: list[Passage]) -> bool:
-    """Whether the passages (titles included) mention every content word of the question."""
+def _known(question: str, passages: list[Passage]) -> set[str]:
+    """The question's content words that the passages (titles included) mention."""
     shown = C.content_words(" ".join(f"{p.title} {p.text}" for p in passages))
-    return all(C.mentioned(w, shown) for w in C.content_words(question) - _FORM)
+    return {w for w in C.content_words(question) if C.mentioned(w, shown)}
+
+
+def _mentions_all(question: str, passages: list[Passage]) -> bool:
+    """Whether the passages mention every content word of the question."""
+    return C.content_words(question) - _FORM <= _known(question, passages)
 
 
 def is_refusal(text: str) -> bool:
