@@ -332,7 +332,8 @@ class Assistant:
             elif not cited and len(C.content_words(body)) < 3:
                 kept.append(body)  # a connective like "The articles differ." needs no source
         answer = " ".join(kept)
-        if not any(C.cited_numbers(s) for s in kept) or not C.gives_asked_kind(question, answer):
+        if (not any(C.cited_numbers(s) for s in kept) or not C.gives_asked_kind(question, answer)
+                or not _names_the_thing(question, kept, passages)):
             return prompts.REFUSAL, True
         return answer, False
 
@@ -387,8 +388,8 @@ def is_refusal(text: str) -> bool:
 def _backs(sentence: str, passages: list[Passage], known: set[str] = frozenset(),
            given: set[str] = frozenset(), floor: float = 0.5) -> bool:
     """Whether the passages state the sentence: its numbers (each next to the same words), its
-    names (other than the `known` ones the question brought) and quotations, and most of its
-    content words (the question's `given` ones half)."""
+    names (other than the `known` ones the question brought), quotations and speakers, and most
+    of its content words (the question's `given` ones half)."""
     text = " ".join(p.text for p in passages)
     if C.support(sentence, text, given) < floor:
         return False
@@ -399,6 +400,10 @@ def _backs(sentence: str, passages: list[Passage], known: set[str] = frozenset()
         return False
     plain = C.plain(titled)
     if any(C.plain(q) not in plain for q in C.quotations(sentence)):
+        return False
+    # Who said it is a claim too: "the defense minister said" where the passages have no
+    # defense minister puts real words in an invented mouth.
+    if any(f" {C.plain(r)} " not in f" {plain} " for r in C.speaker_roles(sentence)):
         return False
     return all(C.number_in_context(n, sentence, text) for n in C.numbers(sentence))
 
@@ -415,6 +420,18 @@ def _sources(sentence: str, cited: list[int], passages: list[Passage],
         if best is None or len(cited) > 1 or backing[best] < backing.get(cited[0], 0) + 0.25:
             return cited
     return [best] if best else []
+
+
+def _names_the_thing(question: str, claims: list[str], passages: list[Passage]) -> bool:
+    """For "What is the name of the X?": whether a passage a claim cites gives X a name the
+    question did not. A name from nearby ("Israel's killing of a commander") is no answer."""
+    thing = C.named_thing(question)
+    if thing is None:
+        return True
+    given = C.content_words(question)
+    return any(C.names_it(name, thing, passages[n - 1].text)
+               for claim in claims for n in C.cited_numbers(claim)
+               for name in C.names(claim) if not C.mentioned(name, given))
 
 
 def _claims(text: str) -> list[str]:

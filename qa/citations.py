@@ -69,6 +69,59 @@ def quotations(sentence: str) -> list[str]:
     return [q for pair in re.findall(r'"([^"]+)"|“([^”]+)”', sentence) for q in pair if q.strip()]
 
 
+# "<someone> said/told/urged ...": the verbs that attribute a claim to a speaker.
+_SAYS = re.compile(r"\b(?:said|says|say|told|tells|declared|stated|urged|warned|added|emphasi[sz]ed|"
+                   r"stressed|announced|insisted|claimed|vowed|described|condemned|conceded?|"
+                   r"reaffirmed|called)\b")
+
+
+def speaker_roles(sentence: str) -> list[str]:
+    """The common-noun end of each speaker a sentence quotes ("the defense minister said" ->
+    "defense minister"; "Lebanese officials told" -> "officials"); names are checked elsewhere."""
+    body = CITE.sub("", sentence)
+    roles = []
+    for m in _SAYS.finditer(body):
+        # The speaker is the phrase just before the verb, after the last clause boundary.
+        before = re.split(r"[,;:\u2014(]|\b(?:that|and|while|but|as|when|because)\b",
+                          body[:m.start()])[-1].split()[-6:]
+        role = []
+        for w in reversed(before):
+            if not re.fullmatch(r"[a-z][a-z'’-]*", w) or w in ("the", "a", "an", "its", "his",
+                                                             "her", "their"):
+                break
+            role.insert(0, w)
+        if role and not set(role) & {"it", "he", "she", "they", "who", "which", "also",
+                                     "previously", "later", "earlier", "reportedly"}:
+            roles.append(" ".join(role))
+    return roles
+
+
+# "What is the name of the Yemeni seaport that ...?" asks for a name given to a seaport.
+_NAME_OF = re.compile(r"\bnames? of (?:the |a |an |its |their )?((?:[\w’'-]+ ){0,5}?[\w’'-]+)"
+                      r"(?= (?:that|who|whom|whose|which|where|when|in|on|at|of|for|to|by|with|"
+                      r"from|during|after|before)\b|[?,.;]|$)", re.I)
+
+
+def named_thing(question: str) -> str | None:
+    """The word for what a "name of ..." question wants named ("seaport"), else None."""
+    m = _NAME_OF.search(question)
+    return content_words(m.group(1).split()[-1]).pop() if m and content_words(
+        m.group(1).split()[-1]) else None
+
+
+def names_it(name: str, thing: str, text: str, reach: int = 2) -> bool:
+    """Whether a sentence of `text` puts the stemmed `name` within `reach` words of the stemmed
+    `thing`, as in "the Hodeidah seaport" or "the port of Hodeidah": "a seaport used by the
+    Houthis" and "Israel's killing of a senior Iranian commander" name neither."""
+    stem = _stem()
+    for sentence in sentences(text):
+        tokens = [_MONTHS.get(w) or stem(w.replace(",", "")) for w in words(sentence)]
+        for i, t in enumerate(tokens):
+            if t == thing and mentioned(name, set(tokens[max(0, i - reach): i + reach + 1])):
+                return True
+    return False
+
+
 def number_in_context(number: str, sentence: str, text: str, reach: int = 4) -> bool:
     """Whether `text` states `number` next to a word the sentence puts next to it.
 

@@ -210,3 +210,41 @@ def test_a_claim_may_name_or_quote_the_title_the_passage_was_shown_under():
                 end=960, text="Hayman spoke on Israeli Army Radio on Monday.")
     assert _backs('"TEL AVIV, Israel" reports Hayman spoke on Army Radio.', [p])
     assert not _backs('"Haifa, Israel" reports Hayman spoke on Army Radio.', [p])
+
+
+def test_a_claim_put_in_the_mouth_of_someone_the_passages_never_mention_is_refused(
+        make_assistant):
+    # The seeds quote no defense minister; the operation being limited is in them.
+    question = "What did Israel's defense minister say about the Lebanon operation?"
+    claim = "said the operation would be limited [1]."
+    assert not any("defense minister" in p.text.lower()
+                   for p in make_assistant().retrieve(question))
+    assert make_assistant(f"The Israeli defense minister {claim}").ask(question).abstained
+    answer = make_assistant(f"U.S. officials {claim}").ask(question)
+    assert not answer.abstained and "officials" in answer.text
+
+
+@pytest.mark.parametrize("sentence, roles", [
+    ("The articles state that the Israeli defense minister said it was limited [1].",
+     ["defense minister"]),
+    ("Lebanese officials condemned the strikes, and a senior official told NPR more.",
+     ["officials", "senior official"]),
+    ("Hezbollah spokesman Mohammed Afif said troops had not crossed.", []),
+    ("He said Hezbollah fired missiles, which it called a warning.", []),
+])
+def test_speaker_roles_are_the_common_nouns_before_a_saying_verb(sentence, roles):
+    from qa.citations import speaker_roles
+
+    assert speaker_roles(sentence) == roles
+
+
+def test_a_name_question_needs_a_passage_that_gives_the_thing_that_name(make_assistant):
+    # The seeds say Israel bombed "a seaport used by the Houthis" but never name the seaport.
+    question = "What is the name of the Yemeni seaport that Israel bombed?"
+    claim = "Israel bombed a seaport used by the Houthis [1]."
+    assert any("seaport used by the Houthis" in p.text
+               for p in make_assistant().retrieve(question))
+    assert make_assistant(claim).ask(question).abstained
+    question = "What is the name of Hezbollah's deputy leader?"
+    answer = make_assistant("Hezbollah's deputy leader is Naim Kassem [1].").ask(question)
+    assert not answer.abstained and "Kassem" in answer.text

@@ -129,3 +129,23 @@ def test_an_answer_must_hold_the_kind_of_thing_asked_for(question, answer, ok):
 ])
 def test_only_real_who_and_how_many_questions_ask_for_a_name_or_number(question):
     assert C.gives_asked_kind(question, "The official said the damage was heavy [1].")
+
+
+@pytest.mark.parametrize("question, thing", [
+    ("What is the name of the Yemeni seaport that Israel bombed?", "seaport"),
+    ("What was the name of the senior Iranian commander whose killing led to it?", "command"),
+    ("What is the name of Hezbollah's deputy leader?", "leader"),
+    ("Who named the operation?", None),
+    ("Which system is named as helping?", None),
+])
+def test_name_questions_say_what_they_want_named(question, thing):
+    assert C.named_thing(question) == thing
+
+
+def test_a_name_counts_only_next_to_the_thing_in_the_same_sentence():
+    text = ("Israel bombed power plants and a seaport used by the Houthis. It hit the port of "
+            "Hodeidah. Iran answered Israel’s killing of a senior Iranian commander in Syria. "
+            "But Israel’s allies knew.")
+    assert C.names_it("hodeidah", "port", text)
+    assert not C.names_it("houthi", "seaport", text)
+    assert not C.names_it("israel", "command", text)
