@@ -36,10 +36,16 @@ _MONTHS = {m[:n]: m[:3] for m in ("january february march april may june july au
 _MONTHS.pop("may")  # also a verb
 
 
-def content_words(text: str) -> set[str]:
-    """Stemmed words that carry meaning, so 'fired' matches 'firing' and '1,000' matches '1000'."""
+def terms(text: str, skip: set[str] = frozenset()) -> list[str]:
+    """The text's words but `skip` ones, stemmed, in order, so 'fired' matches 'firing' and
+    '1,000' matches '1000'."""
     stem = _stem()
-    return {_MONTHS.get(w) or stem(w.replace(",", "")) for w in words(text) if w not in _STOP}
+    return [_MONTHS.get(w) or stem(w.replace(",", "")) for w in words(text) if w not in skip]
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed words that carry meaning."""
+    return set(terms(text, _STOP))
 
 
 def mentioned(name: str, vocabulary: set[str]) -> bool:
@@ -103,19 +109,18 @@ _NAME_OF = re.compile(r"\bnames? of (?:the |a |an |its |their )?((?:[\w’'-]+ )
 
 
 def named_thing(question: str) -> str | None:
-    """The word for what a "name of ..." question wants named ("seaport"), else None."""
+    """The stemmed word for what a "name of ..." question wants named ("seaport"), else None."""
     m = _NAME_OF.search(question)
-    return content_words(m.group(1).split()[-1]).pop() if m and content_words(
-        m.group(1).split()[-1]) else None
+    head = content_words(m.group(1).split()[-1]) if m else set()
+    return head.pop() if head else None
 
 
 def names_it(name: str, thing: str, text: str, reach: int = 2) -> bool:
     """Whether a sentence of `text` puts the stemmed `name` within `reach` words of the stemmed
     `thing`, as in "the Hodeidah seaport" or "the port of Hodeidah": "a seaport used by the
     Houthis" and "Israel's killing of a senior Iranian commander" name neither."""
-    stem = _stem()
     for sentence in sentences(text):
-        tokens = [_MONTHS.get(w) or stem(w.replace(",", "")) for w in words(sentence)]
+        tokens = terms(sentence)
         for i, t in enumerate(tokens):
             if t == thing and mentioned(name, set(tokens[max(0, i - reach): i + reach + 1])):
                 return True
@@ -288,8 +293,10 @@ def support(sentence: str, text: str, given: set[str] = frozenset()) -> float:
 # What a question asks for, and how an answer shows it gave one. An answer of the wrong kind
 # ("Who ...?" answered with no name) is a related fact, not an answer.
 # "who" asks only where a question or one of its parts starts: in "the official who spoke" it
-# does not. "How much damage?" may be answered in words, so only "how many" asks for a number.
-_ASKS_NAME = re.compile(r"(?:^|[,;:]\s*|\band\s+)(?:who|whom|whose)\b|\bnames?\b", re.I)
+# does not. "Which Arab states?" wants names, "which regions?" need not. "How much damage?" may
+# be answered in words, so only "how many" asks for a number.
+_ASKS_NAME = re.compile(r"(?:^|[,;:]\s*|\band\s+)(?:who|whom|whose)\b|\bnames?\b|"
+                        r"\bwhich\s+(?-i:[A-Z])", re.I)
 _ASKS_NUMBER = re.compile(r"\b(?:how many|what (?:number|percentage|share|proportion))\b", re.I)
 _NUMBER_WORDS = set("""one two three four five six seven eight nine ten eleven twelve dozen
 dozens twenty thirty forty fifty hundred hundreds thousand thousands million millions billion
@@ -298,7 +305,8 @@ billions several few handful half third quarter percent scores""".split())
 
 def gives_asked_kind(question: str, answer: str) -> bool:
     """Whether an answer holds what its question asks for: a name the question did not
-    already give for "who"/"name" questions, a number for "how many" ones."""
+    already give for "who", "name" and "which <Capitalised>" questions, a number for "how
+    many" ones."""
     given = content_words(question)
     if _ASKS_NAME.search(question):
         if not any(not mentioned(n, given) for s in sentences(answer) for n in names(s)):

@@ -118,6 +118,9 @@ def test_support_gives_half_credit_to_words_the_question_used():
     ("How many Israelis sheltered?", "Israelis took shelter as sirens sounded [1].", False),
     ("How many of the 400 missiles hit?", "Iran fired 400 missiles [1].", False),
     ("Why did Iran fire missiles?", "It was a warning [1].", True),
+    ("Which Arab states helped?", "The coalition included Arab states [1].", False),
+    ("Which Arab states helped?", "Jordan and Saudi Arabia helped [1].", True),
+    ("Which regions of Israel were hit?", "Central and southern Israel were hit [1].", True),
 ])
 def test_an_answer_must_hold_the_kind_of_thing_asked_for(question, answer, ok):
     assert C.gives_asked_kind(question, answer) is ok
