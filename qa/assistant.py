@@ -403,7 +403,7 @@ def _backs(sentence: str, passages: list[Passage], known: set[str] = frozenset()
         return False
     # Who said it is a claim too: "the defense minister said" where the passages have no
     # defense minister puts real words in an invented mouth.
-    if any(f" {C.plain(r)} " not in f" {plain} " for r in C.speaker_roles(sentence)):
+    if any(not C.says_phrase(titled, role) for role in C.speaker_roles(sentence)):
         return False
     return all(C.number_in_context(n, sentence, text) for n in C.numbers(sentence))
 

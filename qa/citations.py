@@ -102,6 +102,12 @@ def speaker_roles(sentence: str) -> list[str]:
     return roles
 
 
+def says_phrase(text: str, phrase: str) -> bool:
+    """Whether `text` has the words of `phrase` in a row, stemmed ("official" in "officials")."""
+    want, have = terms(phrase), terms(text)
+    return any(have[i:i + len(want)] == want for i in range(len(have) - len(want) + 1))
+
+
 # "What is the name of the Yemeni seaport that ...?" asks for a name given to a seaport.
 _NAME_OF = re.compile(r"\bnames? of (?:the |a |an |its |their )?((?:[\w’'-]+ ){0,5}?[\w’'-]+)"
                       r"(?= (?:that|who|whom|whose|which|where|when|in|on|at|of|for|to|by|with|"

@@ -152,3 +152,21 @@ def test_a_name_counts_only_next_to_the_thing_in_the_same_sentence():
     assert C.names_it("hodeidah", "port", text)
     assert not C.names_it("houthi", "seaport", text)
     assert not C.names_it("israel", "command", text)
+
+
+@pytest.mark.parametrize("sentence, roles", [
+    ("The articles state that the Israeli defense minister said it was limited [1].",
+     ["defense minister"]),
+    ("Lebanese officials condemned the strikes, and a senior official told NPR more.",
+     ["officials", "senior official"]),
+    ("Hezbollah spokesman Mohammed Afif said troops had not crossed.", []),
+    ("He said Hezbollah fired missiles, which it called a warning.", []),
+])
+def test_speaker_roles_are_the_common_nouns_before_a_saying_verb(sentence, roles):
+    assert C.speaker_roles(sentence) == roles
+
+
+def test_a_phrase_is_found_word_for_word_up_to_stemming():
+    text = "U.S. officials concede the assurances proved hollow."
+    assert C.says_phrase(text, "official") and C.says_phrase(text, "officials concede")
+    assert not C.says_phrase(text, "defense minister")
