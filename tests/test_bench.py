@@ -22,5 +22,7 @@ def test_quick_bench_writes_its_figures(seed_index, tmp_path):
     for system in ("qa", "baseline"):
         assert bench["answering"][system]["total_s"]["n"] == 3
     assert bench["process"]["peak_rss_mb"] > 100
+    loads = bench["process"]["model_load_samples_s"]
+    assert len(loads) == 3 and bench["process"]["model_load_s"] == sorted(loads)[1] > 0
     md = (tmp_path / "bench.md").read_text()
     assert "| ratio |" in md and "hybrid" in md and md in r.stdout
