@@ -332,8 +332,11 @@ class Assistant:
             elif not cited and len(C.content_words(body)) < 3:
                 kept.append(body)  # a connective like "The articles differ." needs no source
         answer = " ".join(kept)
-        if (not any(C.cited_numbers(s) for s in kept) or not C.gives_asked_kind(question, answer)
-                or not _names_the_thing(question, kept, passages)):
+        # "Hodeidah is the port [1]." names the port although its name starts the sentence.
+        proper = C.proper_names(" ".join(f"{p.title}. {p.text}" for p in passages))
+        if (not any(C.cited_numbers(s) for s in kept)
+                or not C.gives_asked_kind(question, answer, proper)
+                or not _names_the_thing(question, kept, passages, proper)):
             return prompts.REFUSAL, True
         return answer, False
 
@@ -422,7 +425,8 @@ def _sources(sentence: str, cited: list[int], passages: list[Passage],
     return [best] if best else []
 
 
-def _names_the_thing(question: str, claims: list[str], passages: list[Passage]) -> bool:
+def _names_the_thing(question: str, claims: list[str], passages: list[Passage],
+                     proper: set[str] = frozenset()) -> bool:
     """For "What is the name of the X?": whether a passage a claim cites gives X a name the
     question did not. A name from nearby ("Israel's killing of a commander") is no answer."""
     thing = C.named_thing(question)
@@ -431,7 +435,7 @@ def _names_the_thing(question: str, claims: list[str], passages: list[Passage]) 
     given = C.content_words(question)
     return any(C.names_it(name, thing, passages[n - 1].text)
                for claim in claims for n in C.cited_numbers(claim)
-               for name in C.names(claim) if not C.mentioned(name, given))
+               for name in C.names(claim, proper) if not C.mentioned(name, given))
 
 
 def _claims(text: str) -> list[str]:

@@ -55,14 +55,21 @@ def mentioned(name: str, vocabulary: set[str]) -> bool:
     return len(name) >= 4 and any(len(v) >= 4 and v.startswith(name[:4]) for v in vocabulary)
 
 
-def names(sentence: str) -> set[str]:
-    """Stemmed capitalised words after the first word: the names a claim must not invent."""
+def names(sentence: str, proper: set[str] = frozenset()) -> set[str]:
+    """Stemmed capitalised words: the names a claim must not invent. The first word counts only
+    if it is in `proper` (see `proper_names`): any word is capitalised there."""
     body = CITE.sub("", sentence)
     caps = re.findall(r"(?<![\w.’'-])[A-Z][\w’'.-]*", body)
     first = re.match(r"\W*([\w’'.-]+)", body)
+    lead = set()
     if caps and first and caps[0] == first.group(1):
-        caps = caps[1:]
-    return {n for n in content_words(" ".join(caps)) if len(n) >= 3}
+        lead = content_words(caps.pop(0)) & proper
+    return {n for n in content_words(" ".join(caps)) | lead if len(n) >= 3}
+
+
+def proper_names(text: str) -> set[str]:
+    """The names `text` writes capitalised after a sentence's first word ("Hodeidah")."""
+    return set().union(*(names(s) for s in sentences(text)))
 
 
 def plain(text: str) -> str:
@@ -309,13 +316,13 @@ dozens twenty thirty forty fifty hundred hundreds thousand thousands million mil
 billions several few handful half third quarter percent scores""".split())
 
 
-def gives_asked_kind(question: str, answer: str) -> bool:
+def gives_asked_kind(question: str, answer: str, proper: set[str] = frozenset()) -> bool:
     """Whether an answer holds what its question asks for: a name the question did not
     already give for "who", "name" and "which <Capitalised>" questions, a number for "how
-    many" ones."""
+    many" ones. `proper` are the source's names, which count at the start of a sentence too."""
     given = content_words(question)
     if _ASKS_NAME.search(question):
-        if not any(not mentioned(n, given) for s in sentences(answer) for n in names(s)):
+        if not any(not mentioned(n, given) for s in sentences(answer) for n in names(s, proper)):
             return False
     if _ASKS_NUMBER.search(question):
         said = set(words(CITE.sub("", answer)))

@@ -200,6 +200,10 @@ def test_a_who_question_answered_without_a_name_is_refused(make_assistant):
     assert make_assistant(f"An official {said}").ask(question).abstained
     named = make_assistant(f"Hezbollah spokesman Mohammed Afif {said}").ask(question)
     assert not named.abstained and "Afif" in named.text
+    # A name that starts the sentence is a name too: the passages write it mid-sentence.
+    first = make_assistant(f"Afif {said}").ask(question)
+    assert not first.abstained and first.text.startswith("Afif")
+    assert make_assistant(f"Officials {said}").ask(question).abstained
 
 
 def test_a_claim_may_name_or_quote_the_title_the_passage_was_shown_under():
@@ -234,3 +238,5 @@ def test_a_name_question_needs_a_passage_that_gives_the_thing_that_name(make_ass
     question = "What is the name of Hezbollah's deputy leader?"
     answer = make_assistant("Hezbollah's deputy leader is Naim Kassem [1].").ask(question)
     assert not answer.abstained and "Kassem" in answer.text
+    answer = make_assistant("Kassem is Hezbollah's deputy leader [1].").ask(question)
+    assert not answer.abstained and answer.text.startswith("Kassem")

@@ -126,6 +126,14 @@ def test_an_answer_must_hold_the_kind_of_thing_asked_for(question, answer, ok):
     assert C.gives_asked_kind(question, answer) is ok
 
 
+def test_a_sentence_may_start_with_the_name_asked_for_if_the_source_writes_it_as_a_name():
+    source = C.proper_names("The photo is by Baz Ratner. Ratner works for AP.")
+    assert "ratner" in source and "the" not in source
+    assert C.gives_asked_kind("Who took the photo?", "Ratner took the photo [1].", source)
+    assert not C.gives_asked_kind("Who took the photo?", "Ratner took the photo [1].")
+    assert not C.gives_asked_kind("Who took the photo?", "Photographers took it [1].", source)
+
+
 @pytest.mark.parametrize("question", [
     "What did the official who spoke to NPR say?",  # "who" here asks for no name
     "How much damage did the strike do?",  # may be answered in words
