@@ -224,7 +224,8 @@ def tidy(text: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)]|\(\d+\))\s+")
+_ENUMERATION = re.compile(r"\s*\(\d+\)\s+")
 _BOUNDARY = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’']))((?:\s*\[\d+\])*)\s+(?=[A-Z\"“'(])")
 # A period after these ends no sentence: "U.S. officials", "Oct. 1", "Rear Adm. Hagari".
 _ABBREVIATION = re.compile(
@@ -249,6 +250,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     out = []
     for a, b in spans:
         piece = text[a:b]
+        # "(1) Netanyahu said ... (2) The government ...": the model's own numbering is no claim.
+        marker = _ENUMERATION.match(piece)
+        if marker:
+            a, piece = a + marker.end(), piece[marker.end():]
         a, b = a + len(piece) - len(piece.lstrip()), b - len(piece) + len(piece.rstrip())
         if b > a:
             out.append((a, b))

@@ -3,6 +3,7 @@ import pytest
 
 from conftest import fake_embedder
 from qa import Answer, Assistant
+from qa import citations as C
 from qa.citations import sentences
 from qa.errors import IndexMissingError, InputError
 
@@ -240,3 +241,17 @@ def test_a_name_question_needs_a_passage_that_gives_the_thing_that_name(make_ass
     assert not answer.abstained and "Kassem" in answer.text
     answer = make_assistant("Kassem is Hezbollah's deputy leader [1].").ask(question)
     assert not answer.abstained and answer.text.startswith("Kassem")
+
+
+def test_a_numbered_answer_keeps_its_claims(make_assistant):
+    from qa.types import Passage
+
+    passages = [Passage(id=f"p{n}", source="a.txt", title="Strike", start=0, end=40, text=t)
+                for n, t in [(1, "Iran fired 180 missiles at Israel."),
+                             (2, "Sirens sounded across Tel Aviv at night.")]]
+    # Read as a number, the "(2)" was put to the passage, which has none, and the claim dropped.
+    text, abstained = make_assistant()._check(
+        "(1) Iran fired 180 missiles [1]. (2) Sirens sounded across Tel Aviv [2].", passages,
+        "What did Iran fire, and what sounded in Tel Aviv?")
+    assert not abstained
+    assert C.tidy(text) == "Iran fired 180 missiles [1]. Sirens sounded across Tel Aviv [2]."
