@@ -180,7 +180,6 @@ def test_a_phrase_is_found_word_for_word_up_to_stemming():
     assert not C.says_phrase(text, "defense minister")
 
 
-
 def test_the_models_own_numbering_is_no_part_of_a_claim():
     text = "(1) Iran fired 180 missiles [1]. (2) Sirens sounded across Tel Aviv [2]."
     assert C.sentences(text) == ["Iran fired 180 missiles [1].",
