@@ -224,7 +224,7 @@ def tidy(text: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)]|\(\d+\))\s+")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _ENUMERATION = re.compile(r"\s*\(\d+\)\s+")
 _BOUNDARY = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’']))((?:\s*\[\d+\])*)\s+(?=[A-Z\"“'(])")
 # A period after these ends no sentence: "U.S. officials", "Oct. 1", "Rear Adm. Hagari".
