@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,3 +86,26 @@ def parse(line: str, number: int = 0, where: str = "") -> Question:
         fail("an unanswerable question must have empty sources and must_include.")
     return Question(line=number, **obj)
 
+
+
+# Words of a question's form or grammar, not of what it asks about.
+_FORM_WORDS = set("""a an the of in on at to for from by with and or but is are was were be been being
+has have had it its this that these those as into than then there their they he she his her him
+them who whom whose which what when where why how did do does not no yes said says say about
+after before over under up out more most some any all also just only very can could would should
+will may might according article articles report reported reports many much one two first""".split())
+
+
+def content_words(question: str) -> set[str]:
+    """The stemmed words of a question that say what it is about."""
+    import Stemmer  # PyStemmer, installed with the BM25 retriever
+
+    stem = Stemmer.Stemmer("english").stemWord
+    text = question.lower().replace("’", "'").replace("'s", "")
+    return {stem(w) for w in re.findall(r"[a-z0-9]+", text) if w not in _FORM_WORDS}
+
+
+def overlap(question: str, other: str) -> float:
+    """The share of `question`'s content words that `other` also uses."""
+    mine = content_words(question)
+    return len(mine & content_words(other)) / len(mine) if mine else 1.0
