@@ -10,8 +10,38 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from eval.score import cited_numbers
-from qa.assistant import is_refusal
+from qa.judge import is_refusal
 from qa.types import Answer, Citation, Passage
+
+
+def llama_index_llm(backend):
+    """The product's LLM backend as a llama-index LLM: the same model, engine and settings,
+    greedy, each completion prompt sent as one user turn."""
+    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
+    from llama_index.core.llms.callbacks import llm_completion_callback
+
+    class Backend(CustomLLM):
+        @property
+        def metadata(self):
+            return LLMMetadata(model_name=backend.name, context_window=8192, num_output=256)
+
+        @llm_completion_callback()
+        def complete(self, prompt, formatted=False, **kw):
+            return CompletionResponse(text="".join(p for _, p in _generate(prompt)))
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt, formatted=False, **kw):
+            def pieces():
+                text = ""
+                for _, piece in _generate(prompt):
+                    text += piece
+                    yield CompletionResponse(text=text, delta=piece)
+            return pieces()
+
+    def _generate(prompt):
+        return backend.generate([[{"role": "user", "content": prompt}]], max_tokens=256)
+
+    return Backend()
 
 
 class Baseline:
@@ -23,7 +53,8 @@ class Baseline:
 
         index = VectorStoreIndex.from_vector_store(assistant.store.vector_store,
                                                    embed_model=assistant.embedder)
-        self.engine = CitationQueryEngine.from_args(index, llm=assistant.llm, streaming=True)
+        self.engine = CitationQueryEngine.from_args(index, llm=llama_index_llm(assistant.llm),
+                                                    streaming=True)
         self.model = assistant.model
         # Its nodes are re-chunked copies; their metadata leads back to our passages.
         self._passages = {(p.path, p.start): p for p in assistant.store.passages()}

@@ -125,13 +125,14 @@ def result(system: str, q: dataset.Question, answer: Answer, timings: dict,
         "passages": [{"id": p.id, "source": p.source, "start": p.start, "end": p.end,
                       "score": round(p.score, 4)} for p in answer.passages],
         "timings": timings, "reported_timings": answer.timings,
+        "candidates": answer.candidates, "notes": answer.notes,
         "metrics": score(q, answer),
     }
 
 
 def check_sources(questions, assistant, qa_path: Path) -> None:
     """Every gold source must be indexed, or hit@k would be zero for a typo."""
-    indexed = {a["source"] for a in assistant.articles()}
+    indexed = {a.source for a in assistant.articles()}
     for q in questions:
         for source in q.sources:
             if source not in indexed:

@@ -1,14 +1,21 @@
-"""Read articles (.txt, .md, .html) from files and folders."""
+"""Read articles (.txt, .md, .html, .pdf) from files and folders."""
 from __future__ import annotations
 
+import datetime
+import io
 import os
 import re
-from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qa.types import Article
+from index.errors import ArticleError
+from index.types import Article
 
-SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
+if TYPE_CHECKING:
+    from pypdf import PdfReader
+
+SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+_KINDS = ".txt, .md, .html or .pdf"
 
 
 def find_files(paths: list[str | Path]) -> tuple[list[Path], list[str]]:
@@ -19,54 +26,156 @@ def find_files(paths: list[str | Path]) -> tuple[list[Path], list[str]]:
         if path.is_dir():
             for root, dirs, names in os.walk(path):  # followlinks=False: a link loop cannot trap us
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(names):
-                    if name.startswith("."):
-                        continue
-                    f = Path(root) / name
-                    if f.suffix.lower() in SUFFIXES:
-                        files.append(f)
-                    else:
-                        skipped.append(f"{f}: not a .txt, .md or .html file")
+                for name in sorted(n for n in names if not n.startswith(".")):
+                    _sort_file(Path(root) / name, files, skipped)
         elif path.is_file():
-            if path.suffix.lower() in SUFFIXES:
-                files.append(path)
-            else:
-                skipped.append(f"{path}: not a .txt, .md or .html file")
+            _sort_file(path, files, skipped)
         else:
             skipped.append(f"{path}: no such file or folder")
     return files, skipped
 
 
-def read_article(path: Path, max_bytes: int = 100 * 2**20) -> Article:
-    """One article with its title and, where a line states them, byline and outlet."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ValueError(f"{size / 2**20:.0f} MB is over the {max_bytes / 2**20:.0f} MB limit; "
-                         "split the file or raise QA_MAX_FILE_MB")
-    data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary data, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ValueError(
-            f"not UTF-8 (byte {e.start}); convert it, e.g. iconv -f latin1 -t utf-8"
-        ) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    title = ""
-    if path.suffix.lower() in (".html", ".htm"):
-        title, text = html_to_text(text)
-    if not text.strip():
-        raise ValueError("empty: no text to index")
-    byline, outlet = find_byline(text)
+def _sort_file(path: Path, files: list[Path], skipped: list[str]) -> None:
+    if path.suffix.lower() in SUFFIXES:
+        files.append(path)
+    else:
+        skipped.append(f"{path}: not a {_KINDS} file")
+
+
+def read_article(path: str | Path, max_bytes: int = 100 * 2**20) -> Article:
+    """One article with its title and, where the file states them, author, outlet and date."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ArticleError(f"unsupported file type '{suffix or path.name}'; save it as {_KINDS}")
+    data = _read_bytes(path, max_bytes)
+    if suffix == ".pdf":
+        text, meta = _read_pdf(data)
+    elif suffix in (".html", ".htm"):
+        text, meta = _read_html(_decode(data))
+    else:
+        text, meta = _read_text(data), {}
+    author, outlet = find_byline(text)
     return Article(
         path=str(path.resolve()),
         source=path.name,
-        title=title or first_line(text),
+        title=meta.get("title") or first_line(text),
         text=text,
-        outlet=outlet,
-        byline=byline,
+        outlet=meta.get("outlet") or outlet,
+        date=meta.get("date") or find_date(text),
+        author=meta.get("author") or author,
     )
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, refusing one over `max_bytes` before reading it."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ArticleError(f"{size / 2**20:.1f} MB is over the {max_bytes / 2**20:g} MB limit; "
+                               "split the file or raise QA_MAX_FILE_MB")
+        return path.read_bytes()
+    except OSError as e:
+        raise ArticleError(f"cannot read it ({e.strerror or e}); check that it exists "
+                           "and that you may read it") from None
+
+
+def _read_text(data: bytes) -> str:
+    text = _decode(data)
+    if not text.strip():
+        raise ArticleError("empty: no text to index; add the article's text or remove the file")
+    return text
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 text with a BOM dropped and every line ending made '\\n'."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ArticleError("UTF-16 text; convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8 IN > OUT")
+    if b"\x00" in data[:8192]:
+        raise ArticleError("binary data, not text; if it is a renamed document (a .docx, say), "
+                           f"save it as {_KINDS}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ArticleError(f"not UTF-8 text (bad byte at {e.start}); convert it, "
+                           "e.g. iconv -f WINDOWS-1252 -t UTF-8 IN > OUT") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_html(html: str) -> tuple[str, dict[str, str]]:
+    """The page's main text, paragraphs apart, and what its metadata says."""
+    import trafilatura  # slow to import (as is pypdf): only pages need it
+
+    options = {"include_comments": False, "include_tables": False}
+    text = (trafilatura.extract(html, favor_precision=True, **options)
+            # precision can drop everything on a short or oddly built page
+            or trafilatura.extract(html, favor_precision=False, **options)
+            or trafilatura.html2txt(html))
+    text = re.sub(r"[ \t]*\n\s*", "\n\n", text.strip())  # one block per line: make it a paragraph
+    if not text:
+        raise ArticleError("no article text found in the page; save the article's text as .txt")
+    # extensive=False: the extensive search turns a "Copyright 2019" footer into 2019-01-01
+    meta = trafilatura.extract_metadata(html, extensive=False)
+    site = meta.sitename or ""
+    return text, {
+        "title": _drop_site(meta.title or "", site),
+        "author": (meta.author or "").replace("; ", ", "),
+        "date": meta.date or "",
+        "outlet": site,
+    }
+
+
+def _drop_site(title: str, site: str) -> str:
+    """'Story | CNN Politics' -> 'Story' when the part after the last separator names the site."""
+    m = re.fullmatch(r"(.+)\s[|–—-]\s(.+)", title)
+    return m[1].strip() if m and site and site.lower() in m[2].lower() else title
+
+
+def _read_pdf(data: bytes) -> tuple[str, dict[str, str]]:
+    """Text of every page, pages apart, and the title the PDF's metadata gives."""
+    reader = _open_pdf(data)
+    try:
+        pages = [page.extract_text() for page in reader.pages]
+        title = (reader.metadata.title if reader.metadata else None) or ""
+    except Exception as e:  # pypdf raises many kinds of error on a damaged file
+        raise _damaged(e) from None
+    text = _tidy_pdf(pages)
+    if not text:
+        raise ArticleError("PDF has no text layer (scanned?); run OCR first, "
+                           "e.g. ocrmypdf IN.pdf OUT.pdf")
+    return text, {"title": " ".join(str(title).split())}
+
+
+def _open_pdf(data: bytes) -> PdfReader:
+    """A pypdf reader, unlocked when the PDF is encrypted without a password."""
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        unlocked = not reader.is_encrypted or reader.decrypt("")
+    except DependencyError:  # AES needs the 'cryptography' package, which is not installed
+        unlocked = False
+    except Exception as e:  # pypdf raises many kinds of error on a damaged file
+        raise _damaged(e) from None
+    if not unlocked:
+        raise ArticleError("encrypted PDF; remove the password first, "
+                           "e.g. qpdf --decrypt --password=PASSWORD IN.pdf OUT.pdf")
+    return reader
+
+
+def _damaged(e: Exception) -> ArticleError:
+    return ArticleError(f"damaged PDF ({type(e).__name__}: {str(e)[:100]}); repair it, "
+                        "e.g. qpdf IN.pdf OUT.pdf, or print it to a new PDF")
+
+
+def _tidy_pdf(pages: list[str]) -> str:
+    """Pages apart by a blank line, runs of spaces made one, and 'exam-\\nple' made 'example'."""
+    text = "\n\n".join(pages).replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[^\S\n]+", " ", text)
+    text = re.sub(r" ?\n ?", "\n", text)
+    text = re.sub(r"(?<=[a-z])-\n(?=[a-z])", "", text)  # a word broken at the line's end
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def first_line(text: str, limit: int = 160) -> str:
@@ -74,9 +183,10 @@ def first_line(text: str, limit: int = 160) -> str:
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     line = line.lstrip("#").strip()
     if len(line) > limit:
-        # A sentence ends at ". " before a capital, but not after an abbreviation like "Oct."
-        m = re.search(r"(?<![A-Z][a-z])(?<![A-Z])[.!?](?=\s+[A-Z])", line[: limit + 40])
-        line = line[: m.end()] if m else line[: limit - 1].rstrip() + "…"
+        # A sentence ends at ". " before a capital or bracket, but not after an abbreviation
+        # like "Oct." or an initial
+        m = re.search(r"(?<![A-Z][a-z])(?<![A-Z])[.!?](?=\s+[A-Z(“\"]|$)", line)
+        line = line[: m.end()] if m and m.end() <= limit + 40 else line[: limit - 1].rstrip() + "…"
     return line
 
 
@@ -86,12 +196,12 @@ _OUTLET = re.compile(r"(?:The\s)?[A-Z][\w.&'’-]*(?:\s[A-Z][\w.&'’-]*){0,5}")
 
 
 def find_byline(text: str) -> tuple[str, str]:
-    """(byline, outlet) from a 'By Name[, Outlet]' or 'Name and Name, Outlet' line near the top."""
+    """(author, outlet) from a 'By Name[, Outlet]' or 'Name and Name, Outlet' line near the top."""
     for line in text.splitlines()[:12]:
-        line = line.strip()
+        line = line.strip().strip("*_").strip()  # markdown may set the byline in italics
         if not line or len(line) > 120:
             continue
-        has_by = line.startswith("By ")
+        has_by = line[:3].lower() == "by "
         body = line[3:].strip() if has_by else line
         names, sep, outlet = body.rpartition(", ")
         if sep and _NAMES.fullmatch(names) and _OUTLET.fullmatch(outlet):
@@ -101,48 +211,39 @@ def find_byline(text: str) -> tuple[str, str]:
     return "", ""
 
 
-class _TextExtractor(HTMLParser):
-    _SKIP = {"script", "style", "noscript", "template", "head", "svg"}
-    _BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
-              "article", "header", "footer", "blockquote", "pre", "ul", "ol", "table"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title: list[str] = []
-        self._skip = 0
-        self._in_title = False
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "title":
-            self._in_title = True
-        elif tag in self._SKIP:
-            self._skip += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag):
-        if tag == "title":
-            self._in_title = False
-        elif tag in self._SKIP:
-            self._skip = max(0, self._skip - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data):
-        if self._in_title:
-            self.title.append(data)
-        elif not self._skip:
-            self.parts.append(data)
+_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+          r"|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_DAY, _YEAR = r"\d{1,2}(?:st|nd|rd|th)?", r"(?:19|20)\d\d"
+_DATE = re.compile(
+    rf"\b(?P<m1>{_MONTH})\.?\s+(?P<d1>{_DAY}),?\s+(?P<y1>{_YEAR})\b"  # Oct. 1, 2024
+    rf"|\b(?P<d2>{_DAY})\s+(?P<m2>{_MONTH})\.?,?\s+(?P<y2>{_YEAR})\b"  # 1 October 2024
+    r"|(?<!\d)(?P<y3>(?:19|20)\d\d)-(?P<m3>\d\d)-(?P<d3>\d\d)(?!\d)",  # 2024-10-01
+    re.IGNORECASE,
+)
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_PUBLISHED = re.compile(r"\s*(?:first\s+)?(?:published|posted)\b", re.IGNORECASE)
 
 
-def html_to_text(html: str) -> tuple[str, str]:
-    """(title, visible text) of an HTML page; scripts and styles are dropped."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    text = "".join(parser.parts)
-    text = re.sub(r"[ \t\f\v]+", " ", text)
-    text = re.sub(r" *\n *", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    return " ".join("".join(parser.title).split()), text
+def find_date(text: str) -> str:
+    """The ISO date the opening lines state, preferring a 'Published' line; '' when none does."""
+    dates = []
+    for line in text[:2000].splitlines()[:15]:
+        for iso in filter(None, map(_iso, _DATE.finditer(line))):
+            if _PUBLISHED.match(line):
+                return iso
+            dates.append(iso)
+    return dates[0] if dates else ""
+
+
+def _iso(m: re.Match) -> str:
+    """'YYYY-MM-DD' of a _DATE match, or '' when it names no real day (say, Feb. 30)."""
+    if m["y3"]:
+        year, month, day = m["y3"], m["m3"], m["d3"]
+    else:
+        year = m["y1"] or m["y2"]
+        month = _MONTHS.index((m["m1"] or m["m2"])[:3].lower()) + 1
+        day = re.match(r"\d+", m["d1"] or m["d2"])[0]  # "1st" -> "1"
+    try:
+        return datetime.date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return ""

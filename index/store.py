@@ -9,14 +9,17 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from qa.errors import ConfigError, StoreUnavailableError
-from qa.types import Passage
+from index.errors import ConfigError, StoreUnavailableError
+from index.types import ArticleInfo, Passage
 
 # Metadata the LLM need not see when llama-index formats a node (the baseline does).
-_HIDDEN = ["path", "start", "end"]
+_HIDDEN = ["path", "start", "end", "added"]
+_META = ("source", "title", "outlet", "date", "path", "start", "end", "added")
 
 
 class Store:
+    """The passages and their vectors in a Chroma collection."""
+
     def __init__(self, data_dir: Path, chroma_url: str | None = None, collection: str = "articles"):
         import chromadb
         from chromadb.config import Settings
@@ -121,11 +124,13 @@ class Store:
             if len(page["ids"]) < _PAGE or (ids is not None and i + _PAGE >= len(ids)):
                 return got
 
-    def ids_by_path(self) -> dict[str, set[str]]:
+    def ids_by_path(self) -> dict[str, tuple[set[str], float]]:
+        """Each stored article's passage ids and when it was first indexed."""
         got = self._get(None, ["metadatas"])
-        out: dict[str, set[str]] = {}
+        out: dict[str, tuple[set[str], float]] = {}
         for pid, meta in zip(got["ids"], got["metadatas"]):
-            out.setdefault(meta.get("path", ""), set()).add(pid)
+            ids, _ = out.setdefault(meta.get("path", ""), (set(), float(meta.get("added", 0.0))))
+            ids.add(pid)
         return out
 
     def add(self, passages: list[Passage], embeddings: list[list[float]]) -> None:
@@ -136,14 +141,22 @@ class Store:
                 id_=p.id,
                 text=p.text,
                 embedding=e,
-                metadata={"source": p.source, "title": p.title, "path": p.path,
-                          "start": p.start, "end": p.end},
+                metadata={k: getattr(p, k) for k in _META},
                 excluded_llm_metadata_keys=_HIDDEN,
                 excluded_embed_metadata_keys=_HIDDEN + ["source", "title"],
             )
             for p, e in zip(passages, embeddings)
         ]
         self.vector_store.add(nodes)
+
+    def articles(self) -> list[ArticleInfo]:
+        """The indexed articles in reading order (first indexed first), with passage counts."""
+        seen: dict[str, ArticleInfo] = {}
+        for p in self.passages():
+            a = seen.setdefault(p.path, ArticleInfo(source=p.source, path=p.path, title=p.title,
+                                                    outlet=p.outlet, date=p.date, added=p.added))
+            a.passages += 1
+        return sorted(seen.values(), key=lambda a: (a.added, a.path))
 
     def delete(self, ids: list[str]) -> None:
         for i in range(0, len(ids), 5000):
@@ -165,12 +178,12 @@ _PAGE = 5000
 
 
 def _passage(pid: str, text: str, meta: dict) -> Passage:
-    return Passage(
-        id=pid,
-        source=meta.get("source", ""),
-        title=meta.get("title", ""),
-        text=text,
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        path=meta.get("path", ""),
-    )
+    return Passage(id=pid, text=text, source=meta.get("source", ""), title=meta.get("title", ""),
+                   start=int(meta.get("start", 0)), end=int(meta.get("end", 0)),
+                   path=meta.get("path", ""), outlet=meta.get("outlet", ""),
+                   date=meta.get("date", ""), added=float(meta.get("added", 0.0)))
+
+
+def reading_order(passages: list[Passage]) -> list[Passage]:
+    """Articles in the order they were first indexed, each article's passages in text order."""
+    return sorted(passages, key=lambda p: (p.added, p.path, p.start))

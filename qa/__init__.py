@@ -2,18 +2,18 @@
 
     from qa import Assistant
     a = Assistant()            # the index under .qa/ (run `qa index` first)
-    print(a.ask("How many ballistic missiles did Iran fire at Israel?").text)
+    print(a.ask("What happened?").text)
 """
 from qa.config import Config
 from qa.errors import QAError
-from qa.types import Answer, Article, Citation, IndexReport, Passage
+from qa.types import Answer, ArticleInfo, Citation, IndexReport, Passage
 
-__all__ = ["Assistant", "Config", "QAError", "Answer", "Article", "Citation", "IndexReport",
+__all__ = ["Assistant", "Config", "QAError", "Answer", "ArticleInfo", "Citation", "IndexReport",
            "Passage"]
 
 
 def __getattr__(name):
-    # Lazy, so `import qa` stays cheap and `index` can import qa's dataclasses without a cycle.
+    # Lazy, so that `import qa` stays cheap for the command line.
     if name == "Assistant":
         from qa.assistant import Assistant
 

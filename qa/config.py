@@ -1,4 +1,5 @@
-"""Every setting in one place: defaults here, overridden by `QA_*` variables, then by CLI flags."""
+"""Every setting, declared once: its type, default and help give the `QA_*` variable, the CLI
+flag and the README's settings table."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,76 +17,90 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def setting(default, help: str, *, flag: bool = True, factory=None, shown=None):
+    """A Config field with its help text; `flag=False` keeps it off the command line (a secret
+    would show in `ps`), `shown` is the default as the README prints it."""
+    meta = {"help": help, "flag": flag, "shown": shown}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta, repr=flag)
+    return field(default=default, metadata=meta, repr=flag)
+
+
 @dataclass
 class Config:
     # Storage
-    data_dir: Path = Path(".qa")
-    chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 to use a Chroma server
-    collection: str = "articles"
-    # Indexing. Sizes in tokens of llama-index's default tokenizer; chosen by measurement
-    # (README: "Choosing the passage size").
-    chunk_size: int = 128
-    chunk_overlap: int = 24
-    embed_batch_size: int = 32
-    # Retrieval
-    top_k: int = 8  # passages retrieved; the model reads their best sentences
-    context_chars: int = 1600  # of passage text the model reads (0: whole passages): prompt
-    # tokens are the main cost of an answer on a CPU
-    candidates: int = 12  # per retriever, before fusion
-    min_similarity: float = 0.22  # below this best cosine similarity, refuse without the LLM
-    # Refuse if the local model gives "The articles do not say." at least this probability; off
-    # (1.0) by default, as it trades answers for refusals one for one (README: "Refusals").
-    refusal_threshold: float = 1.0
-    # LLM
-    llm: str = "local"  # "local" (llama.cpp) or "openai" (any OpenAI-compatible endpoint)
-    model: str = ""  # GGUF path for local (default: the packaged Qwen2.5-Coder-1.5B), model name for openai
-    model_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "qa" / "models")
-    api_base: str = ""
-    api_key: str = field(default="", repr=False)  # QA_API_KEY or OPENAI_API_KEY; never shown
-    timeout: float = 60.0  # seconds to wait for a hosted LLM
-    max_tokens: int = 200
-    context_window: int = 4096
-    threads: int = field(default_factory=_cores)
-    # Input limits
-    max_question_chars: int = 1000
-    max_file_mb: int = 100  # larger files are skipped with a note
+    data_dir: Path = setting(Path(".qa"), "where the index and the model's reading of it live")
+    chroma_url: str = setting("", "a Chroma server to use instead, e.g. http://127.0.0.1:8000")
+    collection: str = setting("articles", "the Chroma collection's name")
+    # Indexing
+    chunk_size: int = setting(128, "passage size in tokens (re-index after changing it)")
+    max_file_mb: int = setting(100, "larger files are skipped with a note")
+    # The LLM
+    llm: str = setting("local", "`local` (llama.cpp) or `openai` (any OpenAI-compatible endpoint)")
+    model: str = setting("", "local: `qwen2.5-coder-1.5b` (default), `qwen2.5-coder-0.5b` or a "
+                             "GGUF path; openai: the model's name", shown="qwen2.5-coder-1.5b")
+    api_base: str = setting("", "the endpoint's URL, e.g. http://127.0.0.1:8080/v1")
+    api_key: str = setting("", "key for the hosted LLM (or OPENAI_API_KEY); never printed",
+                           flag=False)
+    timeout: float = setting(60.0, "seconds to wait for a hosted LLM")
+    model_dir: Path = setting(None, "where the local model is assembled from its packages",
+                              factory=lambda: Path.home() / ".cache" / "qa" / "models",
+                              shown="~/.cache/qa/models")
+    threads: int = setting(0, "llama.cpp threads", factory=_cores, shown="all cores")
+    # Reading the articles
+    collection_tokens: int = setting(
+        12000, "the largest collection (in tokens) the local model reads whole, once; beyond it "
+               "each question reads the passages retrieval picks")
+    top_k: int = setting(8, "passages retrieved, beyond the whole-collection size")
+    context_chars: int = setting(1600, "characters of those passages' best sentences the model "
+                                       "reads (0: whole passages)")
+    retrieve_candidates: int = setting(12, "passages each retriever returns before fusion")
+    min_similarity: float = setting(0.3, "refuse without the LLM when no sentence of the "
+                                         "articles is this similar to the question (cosine)")
+    # Answering
+    answers: int = setting(3, "most candidate answers per question: the question and each of "
+                              "its parts first, the others only if none of those holds up")
+    max_tokens: int = setting(120, "longest answer, in tokens")
+    support: float = setting(0.5, "share of a claim's content words the sentences it rests on "
+                                  "must hold")
+    on_topic: float = setting(0.3, "least similarity to the question (MiniLM cosine) of the "
+                                   "sentences a claim rests on")
+    max_question_chars: int = setting(1000, "longer questions are refused with a message")
 
     @classmethod
     def load(cls, **overrides) -> "Config":
         """Defaults, then `QA_<FIELD>` environment variables, then non-None keyword overrides."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
         values = {}
-        for f in dataclasses.fields(cls):
-            raw = os.environ.get(f"QA_{f.name.upper()}")
-            if raw is not None and raw != "":
-                values[f.name] = _coerce(f, raw, f"QA_{f.name.upper()}")
+        for name, f in fields.items():
+            raw = os.environ.get(env_name(name))
+            if raw:
+                values[name] = _coerce(f, raw, env_name(name))
         if "api_key" not in values and os.environ.get("OPENAI_API_KEY"):
             values["api_key"] = os.environ["OPENAI_API_KEY"]
-        names = {f.name: f for f in dataclasses.fields(cls)}
         for key, value in overrides.items():
-            if key not in names:
-                raise ConfigError(f"Unknown setting {key!r}; known settings: {', '.join(names)}.")
+            if key not in fields:
+                raise ConfigError(f"Unknown setting {key!r}; known settings: {', '.join(fields)}.")
             if value is not None:
-                values[key] = _coerce(names[key], value, key) if isinstance(value, str) else value
+                values[key] = _coerce(fields[key], value, key) if isinstance(value, str) else value
         config = cls(**values)
         config.validate()
         return config
 
     def validate(self) -> None:
-        self.data_dir = Path(self.data_dir)
-        self.model_dir = Path(self.model_dir)
+        self.data_dir, self.model_dir = Path(self.data_dir), Path(self.model_dir)
         if self.llm not in ("local", "openai"):
             raise ConfigError(f"llm must be 'local' or 'openai', not {self.llm!r}.")
         if self.llm == "openai" and not (self.api_base and self.model):
-            raise ConfigError(
-                "The openai LLM needs an endpoint and a model name: "
-                "--api-base http://host:port/v1 --model NAME (or QA_API_BASE, QA_MODEL)."
-            )
-        for name in ("top_k", "candidates", "chunk_size", "max_tokens", "threads", "max_question_chars",
-                     "max_file_mb"):
+            raise ConfigError("The openai LLM needs an endpoint and a model name: --api-base "
+                              "http://host:port/v1 --model NAME (or QA_API_BASE, QA_MODEL).")
+        for name in ("top_k", "retrieve_candidates", "chunk_size", "max_tokens", "threads",
+                     "max_question_chars", "max_file_mb", "answers", "collection_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}.")
-        if not 0 <= self.chunk_overlap < self.chunk_size:
-            raise ConfigError("chunk_overlap must be between 0 and chunk_size - 1.")
+        for name in ("support", "on_topic", "min_similarity"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"{name} must be between 0 and 1, not {getattr(self, name)}.")
 
     def public(self) -> dict:
         """Settings safe to show or log: the API key is masked."""
@@ -94,15 +109,37 @@ class Config:
         return {k: str(v) if isinstance(v, Path) else v for k, v in d.items()}
 
 
+def env_name(name: str) -> str:
+    return f"QA_{name.upper()}"
+
+
+def settings() -> list[dataclasses.Field]:
+    return list(dataclasses.fields(Config))
+
+
+def type_name(f: dataclasses.Field) -> str:
+    return f.type if isinstance(f.type, str) else f.type.__name__
+
+
+def settings_table() -> str:
+    """The README's table of settings, made from the declarations above."""
+    rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
+    for f in settings():
+        default = f.metadata["shown"] or (f.default if f.default not in ("", None) else "none")
+        flag = f"`--{f.name.replace('_', '-')}`" if f.metadata["flag"] else ""
+        rows.append(f"| {flag} | `{env_name(f.name)}` | {default} | {f.metadata['help']} |")
+    return "\n".join(rows)
+
+
 def _coerce(f: dataclasses.Field, raw: str, where: str):
-    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    kind = type_name(f)
     try:
-        if kind.startswith("int"):
+        if kind == "int":
             return int(raw)
-        if kind.startswith("float"):
+        if kind == "float":
             return float(raw)
-        if kind.startswith("Path"):
+        if kind == "Path":
             return Path(raw).expanduser()
         return raw
     except ValueError:
-        raise ConfigError(f"{where} must be a {kind.split()[0]}, not {raw!r}.") from None
+        raise ConfigError(f"{where} must be a{'n' * (kind == 'int')} {kind}, not {raw!r}.") from None

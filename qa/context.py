@@ -11,9 +11,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from qa import citations as C
-from qa.retrieve import parts
-from qa.types import Passage
+from index.types import Passage
+from qa import text as C
+from qa.question import parts
 
 # Weight of the passage's own similarity in a sentence's score: a sentence from a passage that
 # matches the question is worth more (eval/qa.jsonl: answer-bearing 0.83 at 0, 0.86 at 2).

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from qa.citations import content_words
-from qa.types import Passage
+from index.types import Passage
+from qa.question import parts
 
 
 def rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
@@ -23,20 +23,9 @@ def rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
     return scores
 
 
-# "What started it, and how many died?" asks two things; each part is also searched on its own,
-# or the passages about the first crowd out the one that answers the second.
-_SECOND_PART = re.compile(r"(?:,|;)?\s+and\s+(?=(?:what|who|whom|whose|which|where|when|why|how|"
-                          r"whether|did|does|do|is|are|was|were|has|have|had)\b)|;\s*", re.I)
-
-
-def parts(question: str) -> list[str]:
-    """The question's parts when it asks several things, else []."""
-    pieces = [p.strip(" ,;?") for p in _SECOND_PART.split(question)]
-    pieces = [p for p in pieces if len(content_words(p)) >= 2]
-    return pieces if len(pieces) > 1 else []
-
-
 class Retriever:
+    """Hybrid search over the stored passages; the part of the product that needs the embedder."""
+
     def __init__(self, store, embedder, top_k: int = 4, candidates: int = 12):
         self.store, self.embedder = store, embedder
         self.top_k, self.candidates = top_k, candidates
@@ -57,6 +46,8 @@ class Retriever:
 
             passages = self.store.passages()
             self._passages = {p.id: p for p in passages}
+            if not passages:
+                return None
             nodes = [TextNode(id_=p.id, text=p.text) for p in passages]
             self._bm25 = BM25Retriever.from_defaults(
                 nodes=nodes, similarity_top_k=min(self.candidates, len(nodes))
@@ -86,18 +77,19 @@ class Retriever:
         """BM25 hits (llama-index NodeWithScore), best first."""
         return self._sparse().retrieve(question)
 
+    def _lexical(self, question: str) -> list[str]:
+        # A passage sharing no word with the question is no BM25 hit, whatever its rank.
+        return [n.node.node_id for n in self.sparse(question) if (n.score or 0) > 0]
+
     def retrieve(self, question: str) -> list[Passage]:
         """The top_k passages for the question, best first, with fused and dense scores."""
-        self._sparse()
-        if not self._passages:
+        if self._sparse() is None:
             return []
         embedding = self.embedder.get_query_embedding(question)
         dense = self.dense(question, embedding)
-        rankings = [[n.node.node_id for n in dense],
-                    [n.node.node_id for n in self.sparse(question)]]
+        rankings = [[n.node.node_id for n in dense], self._lexical(question)]
         for part in parts(question):
-            rankings += [[n.node.node_id for n in self.dense(part)],
-                         [n.node.node_id for n in self.sparse(part)]]
+            rankings += [[n.node.node_id for n in self.dense(part)], self._lexical(part)]
         dense_rank = {n.node.node_id: i for i, n in enumerate(dense)}
         fused = rrf(rankings)
         best = sorted(fused, key=lambda pid: (-fused[pid], dense_rank.get(pid, len(dense))))
@@ -122,3 +114,30 @@ class Retriever:
         return {pid: float(np.dot(q, np.asarray(emb)))
                 for pid, emb in self.store.embeddings(ids).items()}
 
+
+
+class Lexical:
+    """BM25 over a few passages, for pointing the model at the passages that matter.
+
+    bm25s directly rather than through llama-index's BM25Retriever (which wraps it): importing
+    llama-index costs a second, more than a one-shot answer from the whole collection can spare.
+    """
+
+    def __init__(self, passages: list[Passage]):
+        import bm25s
+        import Stemmer
+
+        self.passages, self._stemmer = passages, Stemmer.Stemmer("english")
+        self._index = bm25s.BM25()
+        self._index.index(self._tokens([p.text for p in passages]), show_progress=False)
+
+    def _tokens(self, texts: list[str]):
+        import bm25s
+
+        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+
+    def rank(self, question: str, k: int = 10) -> list[int]:
+        """Indexes of the best passages for the question, best first."""
+        k = min(k, len(self.passages))
+        docs, scores = self._index.retrieve(self._tokens([question]), k=k, show_progress=False)
+        return [int(d) for d, s in zip(docs[0], scores[0]) if s > 0]

@@ -1,43 +1,24 @@
-"""Plain dataclasses passed between the stages."""
+"""The answer and its citations, as the answering stages pass them on."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-
-@dataclass
-class Article:
-    path: str  # resolved path: the article's identity for incremental indexing
-    source: str  # file name, shown to users
-    title: str
-    text: str
-    outlet: str = ""
-    byline: str = ""
-
-
-@dataclass
-class Passage:
-    id: str
-    source: str
-    title: str
-    text: str
-    start: int  # character offsets of `text` in the article
-    end: int
-    path: str = ""
-    score: float = 0.0  # retrieval score (fused); `dense` keeps the cosine similarity
-    dense: float = 0.0
+from index.types import Article, ArticleInfo, IndexReport, Passage
 
 
 @dataclass
 class Citation:
     number: int
-    source: str
+    source: str  # the article's file name
     passage_id: str
-    text: str
-    start: int
+    text: str  # the passage
+    start: int  # its character offsets in the article
     end: int
-    score: float
+    score: float  # cosine similarity of the passage to the question, where it was computed
     title: str = ""
-    quote: str = ""  # the passage sentence that best supports the citing sentence
+    outlet: str = ""
+    date: str = ""
+    quote: str = ""  # the passage sentence that supports the citing sentence
 
 
 @dataclass
@@ -48,38 +29,15 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
-    passages: list[Passage] = field(default_factory=list)  # what the LLM was shown
-    searched: str = ""  # the standalone question retrieval used (a follow-up is rewritten)
+    passages: list[Passage] = field(default_factory=list)  # what the LLM read
+    searched: str = ""  # the standalone question (a follow-up is rewritten)
+    notes: list[str] = field(default_factory=list)  # what the checks dropped, and why
+    candidates: list[str] = field(default_factory=list)  # the model's answers, unchecked
 
     def to_dict(self) -> dict:
-        cites = [
-            {k: c[k] for k in ("number", "source", "passage_id", "text", "start", "end", "score")}
-            for c in map(asdict, self.citations)
-        ]
-        return {
-            "question": self.question,
-            "answer": self.text,
-            "abstained": self.abstained,
-            "citations": cites,
-            "timings": self.timings,
-            "model": self.model,
-        }
+        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
+                "citations": [asdict(c) for c in self.citations], "timings": self.timings,
+                "model": self.model, "searched": self.searched}
 
 
-@dataclass
-class IndexReport:
-    articles: int = 0
-    added: int = 0  # passages embedded and stored
-    unchanged: int = 0
-    removed: int = 0
-    skipped: list[str] = field(default_factory=list)  # "path: why"
-    seconds: float = 0.0
-
-    def summary(self) -> str:
-        line = (
-            f"{self.articles} articles: {self.added} passages added, {self.unchanged} unchanged, "
-            f"{self.removed} removed in {self.seconds:.1f}s"
-        )
-        if self.skipped:
-            line += f"; skipped {len(self.skipped)} file(s)"
-        return line
+__all__ = ["Article", "ArticleInfo", "Answer", "Citation", "IndexReport", "Passage"]

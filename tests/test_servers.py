@@ -4,10 +4,9 @@ import time
 
 import pytest
 
-from conftest import SEEDS, free_port, serving
+from conftest import SEEDS, free_port, serving, smollm_path
 from qa import Assistant
 from qa.errors import LLMUnavailableError, StoreUnavailableError
-from qa.models import smollm_path
 
 pytestmark = pytest.mark.slow
 
@@ -27,13 +26,16 @@ def test_index_and_retrieve_through_a_chroma_server(chroma_server, tmp_path):
     assert not (tmp_path / "unused" / "chroma").exists()
     again = a.index([SEEDS])
     assert again.added == 0
-    top = Assistant(chroma_url=chroma_server).retrieve("How many ballistic missiles did Iran fire?")
+    other = Assistant(chroma_url=chroma_server, data_dir=tmp_path / "elsewhere")
+    assert [p.id for p in other.retrieve("How many ballistic missiles did Iran fire?")] == [
+        p.id for p in a.retrieve("How many ballistic missiles did Iran fire?")]
+    top = a.retrieve("How many ballistic missiles did Iran fire?")
     assert top[0].source == "001_0c16718d7dae18e4.txt"
 
 
 def test_unreachable_chroma_server_is_a_clear_error():
     with pytest.raises(StoreUnavailableError, match="Cannot reach the Chroma server.*chroma run"):
-        Assistant(chroma_url=f"http://127.0.0.1:{free_port()}")
+        Assistant(chroma_url=f"http://127.0.0.1:{free_port()}", data_dir="/nonexistent/qa")
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
 """HTML and chat text for the UI, built from answers. Everything from an article is escaped."""
 from __future__ import annotations
 
+import datetime
 import re
 from html import escape, unescape
 
-from qa.types import Answer, Citation
+from qa.types import Answer, ArticleInfo, Citation
 
 # Chat messages are rendered as Markdown by Gradio; these marks let the history sent back to
 # the Assistant drop errors and unfinished (stopped) answers and undo the refusals' label.
@@ -40,14 +41,17 @@ CSS = """
 .qa-articles { margin: 0.25rem 0 0; padding-left: 1.2rem; font-size: 0.9rem; }
 .qa-articles li { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .qa-articles code { font-size: 0.8rem; color: var(--body-text-color-subdued); margin-right: 0.3rem; }
+.qa-notes { list-style: none; margin: 0; padding: 0; }
+.qa-notes li, .qa-status > p { margin: 0 0 0.4rem; }
+.qa-added { padding: 0.4rem 0.6rem; border-radius: 8px; border: 1px solid #22c55e;
+  background: rgba(34, 197, 94, 0.1); }
 """
 
 
-def header(articles: list[dict], model: str) -> str:
+def header(articles: list[ArticleInfo], model: str) -> str:
     """What is indexed and which model answers."""
     items = "".join(
-        f'<li title="{escape(a["title"])}"><code>{escape(a["source"])}</code> '
-        f'{escape(a["title"])}</li>'
+        f'<li title="{escape(a.title)}"><code>{escape(a.source)}</code> {escape(a.title)}</li>'
         for a in articles[:HEADER_TITLES]
     )
     more = len(articles) - HEADER_TITLES
@@ -57,9 +61,47 @@ def header(articles: list[dict], model: str) -> str:
     return (
         '<div class="qa-panel qa-header"><h1>Ask the news articles</h1>'
         f"<p>Answers come only from the <b>{count}</b> indexed here, with a numbered source "
-        f"for every claim. Answered by <code>{escape(model)}</code>, running locally.</p>"
+        f"for every claim. Answered by <code>{escape(model)}</code>, running locally. Add or "
+        "remove articles on the <b>Articles</b> tab.</p>"
         f'<ul class="qa-articles">{items}</ul></div>'
     )
+
+
+def date_text(iso: str) -> str:
+    """'2024-10-01' as '1 Oct 2024'; anything else as it is."""
+    try:
+        day = datetime.date.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso
+    return f"{day.day} {day:%b %Y}"
+
+
+def upload_report(added: list[ArticleInfo], problems: list[tuple[str, str]]) -> str:
+    """What an upload did: each article added, and each file not added with the reason."""
+    lines = [f'<li class="qa-added">Added <b>{escape(a.title or a.source)}</b> '
+             f"(<code>{escape(a.source)}</code>, {_passages(a.passages)}).</li>" for a in added]
+    lines += [f'<li class="qa-error"><b>{escape(name)}</b> was not added: '
+              f"{escape(why.rstrip('.'))}. Nothing else in the collection changed.</li>"
+              for name, why in problems]
+    them = "them" if len(added) > 1 else "it"
+    hint = (f'<p class="qa-hint">Ask about {them} on the Chat tab: the answers use {them} from '
+            "now on.</p>" if added else "")
+    return f'<div class="qa-panel qa-status"><ul class="qa-notes">{"".join(lines)}</ul>{hint}</div>'
+
+
+def removed(article: ArticleInfo, passages: int) -> str:
+    return (f'<div class="qa-panel qa-status"><p class="qa-added">Removed <b>'
+            f"{escape(article.title or article.source)}</b> (<code>{escape(article.source)}</code>"
+            f", {_passages(passages)}).</p></div>")
+
+
+def article_note(text: str, error: bool = False) -> str:
+    kind = "qa-error" if error else "qa-hint"
+    return f'<div class="qa-panel qa-status"><p class="{kind}">{escape(text)}</p></div>'
+
+
+def _passages(n: int) -> str:
+    return f"{n} passage{'s' if n != 1 else ''}"
 
 
 def _panel(state: str, hint: str) -> str:
@@ -105,11 +147,14 @@ def sources(answer: Answer) -> str:
 
 
 def _source(c: Citation) -> str:
+    # Outlet and date say whose report a claim rests on; the file name finds it on disk.
+    about = [escape(x) for x in (c.outlet, date_text(c.date)) if x]
     return (
         f'<li class="qa-source" id="qa-source-{c.number}">'
         f'<div class="qa-source-head"><span class="qa-num">[{c.number}]</span>'
         f'<span class="qa-title">{escape(c.title or c.source)}</span></div>'
-        f'<div class="qa-meta"><code>{escape(c.source)}</code> · relevance {c.score:.2f} · '
+        f'<div class="qa-meta">{"".join(f"<span>{x}</span> · " for x in about)}'
+        f"<code>{escape(c.source)}</code> · relevance {c.score:.2f} · "
         f"characters {c.start:,}–{c.end:,}</div>"
         f'<blockquote class="qa-passage">{highlight(c.text.strip(), c.quote)}</blockquote></li>'
     )

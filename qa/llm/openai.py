@@ -1,0 +1,48 @@
+"""Any OpenAI-compatible chat endpoint (a hosted model, vLLM, llama.cpp's server, ...)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from qa.errors import LLMUnavailableError
+
+
+class OpenAICompatible:
+    """The same interface as the llama.cpp backend; the server keeps no prefix of ours, so the
+    pipeline sends it the passages retrieval picks rather than the whole collection."""
+
+    caches_prefix = False
+
+    def __init__(self, api_base: str, model: str, api_key: str = "", timeout: float = 60.0):
+        from openai import OpenAI
+
+        self.name, self.api_base, self.timeout = model, api_base, timeout
+        self._client = OpenAI(base_url=api_base, api_key=api_key or "not-needed",
+                              timeout=timeout, max_retries=0)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4  # a server does not tell; about four characters a token
+
+    def prepare(self, messages: list[dict], name: str = "prefix") -> dict:
+        return {"tokens": 0, "reused": 0, "evaluated": 0, "seconds": 0.0}
+
+    def generate(self, prompts: list[list[dict]], *, fixed: int = 0, max_tokens: int = 200,
+                 name: str = "prefix") -> Iterator[tuple[int, str]]:
+        """One greedy answer per prompt, one prompt after the other."""
+        for i, messages in enumerate(prompts):
+            try:
+                stream = self._client.chat.completions.create(
+                    model=self.name, messages=messages, temperature=0.0,
+                    max_tokens=max_tokens, stream=True)
+                for chunk in stream:
+                    delta = chunk.choices[0].delta.content if chunk.choices else None
+                    if delta:
+                        yield i, delta
+            except Exception as e:  # the client raises many types for a server it cannot use
+                raise self.unavailable(e) from None
+
+    def unavailable(self, error: Exception) -> LLMUnavailableError:
+        """A readable error for a failed call; it never includes the API key."""
+        return LLMUnavailableError(
+            f"The LLM endpoint {self.api_base} did not answer ({type(error).__name__}) within "
+            f"{self.timeout:g}s. Check that the server is running and --api-base points at its "
+            "/v1 URL, or raise --timeout (QA_TIMEOUT).")

@@ -1,0 +1,142 @@
+"""The answer pipeline, step by step: condense → retrieve → generate → check and choose → cite."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from index.types import Passage
+from qa import prompts
+from qa.cite import cite
+from qa.judge import REFUSAL, Judge, choose, claims_of, header
+from qa.question import parts
+from qa.relevance import Sentences
+from qa.types import Answer
+
+
+@dataclass
+class Round:
+    """One batch of candidates written side by side, one per prompt; `questions` says what
+    each answers."""
+
+    questions: list[str]
+    prompts: list[list[dict]]
+
+
+@dataclass
+class Evidence:
+    """What the model reads for one question, and how its prompts are made."""
+
+    passages: list[Passage]  # passage n of the prompts is passages[n - 1]
+    head: list[dict]  # the fixed messages every prompt starts with
+    state: str = ""  # the name the backend keeps `head` evaluated under
+    retrieved: bool = False  # the question's turn shows the passages (else `head` holds them)
+    hints: list[int] = field(default_factory=list)  # passages worth pointing the model at
+    sentences: object = None  # the passages' sentences with their vectors, if already known
+
+
+class Pipeline:
+    """Answers one question at a time with an LLM backend and a source of evidence."""
+
+    def __init__(self, config, llm, evidence_for, model: str = ""):
+        self.config, self.llm, self.evidence_for, self.model = config, llm, evidence_for, model
+
+    def stream(self, question: str, history=None) -> Iterator[str | Answer]:
+        """Yield the first candidate's text as it is written, then the checked `Answer`."""
+        t0 = time.perf_counter()
+        searched = self.condense(question, history) if history else question
+        evidence = self.evidence_for(searched)
+        sentences = evidence.sentences or Sentences(evidence.passages)
+        judges = {searched: Judge(searched, evidence.passages, self.config.support,
+                                  self.config.on_topic, sentences)}
+        timings = {"retrieve_s": time.perf_counter() - t0}
+        if max(judges[searched].relevance, default=0.0) < self.config.min_similarity:
+            # Nothing in the articles is even about the question: refuse without the LLM.
+            yield REFUSAL
+            yield self._answer(question, searched, REFUSAL, [], evidence, timings, t0,
+                               judges[searched].relevance)
+            return
+        candidates: list[tuple[str, str]] = []  # (the question it answers, the model's text)
+        for round_ in self.rounds(searched, evidence):
+            written = [""] * len(round_.questions)
+            for i, piece in self.llm.generate(round_.prompts, fixed=len(evidence.head),
+                                              name=evidence.state,
+                                              max_tokens=self.config.max_tokens):
+                written[i] += piece
+                if i == 0 and not candidates:
+                    timings.setdefault("first_token_s", time.perf_counter() - t0)
+                    yield piece
+            candidates += zip(round_.questions, written)
+            for q in round_.questions:
+                judges.setdefault(q, Judge(q, evidence.passages, self.config.support,
+                                           self.config.on_topic, sentences))
+            judged = choose([(judges[q], text) for q, text in candidates])
+            if judged.claims:
+                break  # a second round only where the first answer does not hold up
+        relevance = judges[searched].relevance
+        text, citations = cite(judged.claims, evidence.passages, relevance)
+        answer = self._answer(question, searched, text or REFUSAL, citations, evidence,
+                              timings, t0, relevance)
+        answer.notes, answer.candidates = judged.dropped, [t for _, t in candidates]
+        yield answer
+
+    def rounds(self, question: str, evidence: Evidence) -> Iterator["Round"]:
+        """The candidates to write, greedily: first the question as asked and each of its
+        parts; then, only if none of those holds up, up to `answers` - 1 more that read the
+        evidence another way: pointed at the best passage of another article, or with the
+        excerpts in reverse order."""
+        asked = [question] + parts(question)
+        yield Round(asked, [self._prompt(self._turn(q, evidence), evidence) for q in asked])
+        more = self.config.answers - 1
+        if more < 1:
+            return
+        if evidence.retrieved:
+            turns = [self._turn(question, evidence, reverse=True)]
+        else:
+            turns = [prompts.HINTED.format(question=question, n=n) for n in evidence.hints]
+        turns = turns[:more]
+        if turns:
+            yield Round([question] * len(turns), [self._prompt(t, evidence) for t in turns])
+
+    def _prompt(self, turn: str, evidence: Evidence) -> list[dict]:
+        return evidence.head + [{"role": "user", "content": turn}]
+
+    def _turn(self, question: str, evidence: Evidence, reverse: bool = False) -> str:
+        if not evidence.retrieved:
+            return prompts.QUESTION.format(question=question)
+        numbered = list(enumerate(evidence.passages, start=1))
+        shown = "\n\n".join(prompts.EXCERPT.format(n=n, header=prompts.quoted(header(p)),
+                                                    text=prompts.quoted(p.text.strip()))
+                             for n, p in (reversed(numbered) if reverse else numbered))
+        return prompts.EXCERPTS.format(passages=shown, question=question)
+
+    def condense(self, question: str, history) -> str:
+        """A follow-up rewritten as a standalone question, using the last few turns."""
+        from qa.text import uncited
+
+        shown = "\n".join(f"User: {q}\nAssistant: {uncited(a)}" for q, a in list(history)[-3:])
+        messages = [{"role": "system", "content": prompts.CONDENSE},
+                    {"role": "user", "content": prompts.CONDENSE_EXAMPLE[0]},
+                    {"role": "assistant", "content": prompts.CONDENSE_EXAMPLE[1]},
+                    {"role": "user", "content": prompts.CONDENSE_USER.format(
+                        history=shown, question=question)}]
+        out = "".join(p for _, p in self.llm.generate([messages], max_tokens=80)).strip()
+        rewritten = (out.splitlines() or [""])[0].strip()
+        # A rewrite that is not a question (the model answered instead) or rambles is worse
+        # than the question as asked.
+        if not rewritten.endswith("?") or len(rewritten) > 3 * len(question) + 200:
+            return question
+        return rewritten
+
+    def _answer(self, question, searched, text, citations, evidence, timings, t0,
+                relevance) -> Answer:
+        timings.setdefault("first_token_s", time.perf_counter() - t0)
+        timings["total_s"] = time.perf_counter() - t0
+        # What the model read, the passages most similar to the question first.
+        read = [p for _, p in sorted(zip(relevance, evidence.passages), key=lambda x: -x[0])]
+        return Answer(question=question, text=text, abstained=not citations,
+                      citations=citations, model=self.model, passages=read,
+                      searched=searched, timings={k: round(v, 3) for k, v in timings.items()})
+
+
+__all__ = ["Pipeline", "Evidence", "claims_of"]
