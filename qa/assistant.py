@@ -29,7 +29,7 @@ class Assistant:
         embedding model) replace the configured ones."""
         self.config = config or Config.load(**overrides)
         self._llm, self._embedder, self._store, self._retriever = language_model, embed_model, None, None
-        self._lexical, self._read_at = None, None
+        self._lexical, self._read_at, self.reading_info = None, None, {}
         self.reading = self._load_reading()
         if require_index and not (self.reading and self.reading.passages) and self.store.count() == 0:
             raise IndexMissingError(self.store.where)
@@ -92,9 +92,9 @@ class Assistant:
         self.reading.save(self._reading_file)
         self._read_at = self._reading_file.stat().st_mtime_ns
         self._retriever = self._lexical = None
-        if self._reads_whole():
-            return self.llm.prepare(self.reading.messages(), STATE)
-        return {}
+        self.reading_info = self.llm.prepare(self.reading.messages(), STATE) \
+            if self._reads_whole() else {}
+        return self.reading_info
 
     @property
     def _reading_file(self) -> Path:

@@ -149,6 +149,9 @@ march april may june july august september october november december jan feb mar
 aug sep sept oct nov dec today yesterday tomorrow morning afternoon evening night overnight
 midnight noon week weeks month months year years day days hour hours earlier later ago
 am pm""".split())
+_ASKS_SHARE = re.compile(r"\bwhat (?:percentage|share|proportion|fraction)\b", re.I)
+_SHARE_WORDS = set("percent per cent half third quarter fraction most majority minority all none "
+                   "nearly almost".split())
 _ASKS_CLOCK = re.compile(r"\b(?:what time|time of day|what hour)\b", re.I)
 _CLOCK_WORDS = set("""morning afternoon evening night overnight midnight noon dawn dusk am pm
 hour hours minutes""".split())
@@ -158,8 +161,8 @@ billion billions several few handful half third quarter percent scores some many
 
 def gives_what_was_asked(question: str, answer: str, proper: set[str] = frozenset()) -> bool:
     """Whether the answer holds the kind of thing asked for, beyond what the question gave: a
-    name for "who", "name of" and "which <Name>" questions, a quantity for "how many", a time
-    or date for "when"."""
+    name for "who", "name of" and "which <Name>" questions, a quantity for "how many", a share
+    for "what percentage", a time or date for "when"."""
     given = T.content_words(question)
     if _ASKS_NAME.search(question):
         new = {n for s in T.sentences(answer) for n in T.names(s, proper)}
@@ -170,6 +173,8 @@ def gives_what_was_asked(question: str, answer: str, proper: set[str] = frozense
     if _ASKS_NUMBER.search(question) and not new_numbers and not said & _QUANTITY_WORDS:
         return False
     if _ASKS_TIME.search(question) and not new_numbers and not said & _TIME_WORDS:
+        return False
+    if _ASKS_SHARE.search(question) and "%" not in answer and not said & _SHARE_WORDS:
         return False
     if _ASKS_CLOCK.search(question) and not said & _CLOCK_WORDS and not re.search(
             r"\d:\d\d", answer):
@@ -187,17 +192,32 @@ def adds_to_question(question: str, claim: str) -> bool:
 
 
 # "the name of the X that ...", "how many Xs were ...": the X a question wants named or counted.
-_THING = (r"(?:the |a |an |its |their |his |her )?(?:[\w’'-]+ ){0,4}?([\w’'-]+)(?= (?:that|who|"
-          r"whom|whose|which|where|when|in|on|at|of|for|to|by|with|from|did|does|do|is|are|was|"
-          r"were|has|have|had|will|would|could)\b|[?,.;]|$)")
-_NAME_OF = re.compile(r"\bnames?(?: or (?:numbers?|titles?))? of " + _THING, re.I)
-_HOW_MANY = re.compile(r"\bhow many " + _THING, re.I)
+_NAME_OF = re.compile(r"\bnames?(?: or (?:numbers?|titles?))? of ", re.I)
+_WHICH = re.compile(r"\bwhich (?=(?-i:[A-Z]))", re.I)
+_HOW_MANY = re.compile(r"\b(?:how many|what (?:number|percentage|share|proportion) of) ", re.I)
+# Where the noun phrase ends: a clause word, an auxiliary, or a verb in the past tense.
+_PHRASE_END = set("""that who whom whose which where when in on at of for to by with from did does
+do is are was were has have had will would could can should may might be been being""".split())
+_IRREGULAR_PAST = set("""sank fell hit met took left went fled flew shot saw said told made won lost
+ran came got gave held led kept sent spent built began broke brought bought caught chose drew
+drove ate fought found froze grew hid knew paid put read rose sold set shook sought spoke stood
+stole struck swam threw wrote wore woke""".split())
 
 
 def asked_thing(pattern: re.Pattern, question: str) -> str | None:
-    """The stemmed head noun of what a question wants named or counted, or None."""
+    """The stemmed head noun of what a question wants named or counted, or None: the last word
+    of the noun phrase after "how many" (or "name of", "which <Name>")."""
     m = pattern.search(question)
-    head = T.content_words(m.group(1)) if m else set()
+    if not m:
+        return None
+    phrase = []
+    for word in re.findall(r"[\w’'-]+|[?,.;:!]", question[m.end():])[:6]:
+        low = word.lower()
+        if not word[0].isalnum() or low in _PHRASE_END or low in _IRREGULAR_PAST or (
+                phrase and low.endswith("ed")):
+            break
+        phrase.append(word)
+    head = T.content_words(phrase[-1]) if phrase else set()
     return head.pop() if head else None
 
 
@@ -213,21 +233,25 @@ def _near(word: str, thing: str, text: str, reach: int) -> bool:
 
 def names_the_thing(question: str, claim: str, evidence: Evidence,
                     proper: set[str] = frozenset(), reach: int = 3) -> bool:
-    """For "What is the name of the X?": the evidence must put a new name of the claim next to
-    X ("the port of Hodeidah"); a name from elsewhere in the sentence names something else."""
+    """For "What is the name of the X?" (and "Which <Name> X ...?" where the evidence speaks of
+    X), the evidence must put a new name of the claim next to X ("the port of Hodeidah"); a name
+    from elsewhere in the sentence names something else."""
+    vocabulary = T.content_words(evidence.all)
     thing = asked_thing(_NAME_OF, question)
     if thing is None:
-        return True
+        # "Which Iranian body ...?" may be answered by a name the article never calls a body.
+        thing = asked_thing(_WHICH, question)
+        if thing is None or not T.mentioned(thing, vocabulary):
+            return True
     given = T.content_words(question)
-    vocabulary = T.content_words(evidence.all)
     return any(_near(v, thing, evidence.all, reach)
                for name in T.names(claim, proper) if not T.mentioned(name, given)
                for v in vocabulary if T.mentioned(name, {v}))
 
 
 def counts_the_thing(question: str, claim: str, evidence: Evidence, reach: int = 4) -> bool:
-    """For "How many X ...?": a new number of the claim must stand next to X in the evidence;
-    "1,000 people were killed" does not count soldiers."""
+    """For "How many X ...?" (or "what number/percentage of X"): a new number of the claim must
+    stand next to X in the evidence; "1,000 people were killed" does not count soldiers."""
     thing = asked_thing(_HOW_MANY, question)
     new = T.numbers(claim) - T.numbers(question)
     if thing is None or not new:

@@ -220,8 +220,8 @@ def _pieces(claim: str) -> list[tuple[int, int]]:
     clause = f"(?={boundary})"
     preposition = r"(?=\s+(?:%s)\s|%s)" % ("|".join(_PREPOSITIONS - {"of"}), boundary)
     for m in re.finditer(r"\s+(?:%s)\s" % "|".join(_PREPOSITIONS), claim, re.I):
-        for stop in (preposition, clause):
-            end = re.compile(r".*?" + stop, re.I).match(claim, m.end())
+        for stop in (preposition, clause):  # at most five words: a longer run holds a verb
+            end = re.compile(r"(?:\S+\s+){0,4}?\S*?" + stop, re.I).match(claim, m.end())
             if end:
                 year = re.match(r",\s*\d{4}\b", claim[end.end():])  # a date's year goes with it
                 spans.append((m.start(), end.end() + (year.end() if year else 0)))

@@ -31,6 +31,7 @@ class Evidence:
     head: list[dict]  # the fixed messages every prompt starts with
     state: str = ""  # the name the backend keeps `head` evaluated under
     retrieved: bool = False  # the question's turn shows the passages (else `head` holds them)
+    focus: str = ""  # sentences to read first, shown with the question
     hints: list[int] = field(default_factory=list)  # passages worth pointing the model at
     sentences: object = None  # the passages' sentences with their vectors, if already known
 
@@ -57,6 +58,7 @@ class Pipeline:
                                judges[searched].relevance)
             return
         candidates: list[tuple[str, str]] = []  # (the question it answers, the model's text)
+        evidence.focus = self.focus(judges[searched], sentences)
         for round_ in self.rounds(searched, evidence):
             written = [""] * len(round_.questions)
             for i, piece in self.llm.generate(round_.prompts, fixed=len(evidence.head),
@@ -101,8 +103,25 @@ class Pipeline:
     def _prompt(self, turn: str, evidence: Evidence) -> list[dict]:
         return evidence.head + [{"role": "user", "content": turn}]
 
+    def focus(self, judge: Judge, sentences) -> str:
+        """The best sentence of each of the articles that match the question best, numbered by
+        their passages: what to read first in a long collection."""
+        k = self.config.focus
+        if not k:
+            return ""
+        best = {}
+        for i, sims in enumerate(judge._topicality):
+            j = int(sims.argmax())
+            path = judge.passages[i].path
+            if path not in best or sims[j] > best[path][0]:
+                best[path] = (float(sims[j]), i, j)
+        top = sorted(best.values(), reverse=True)[:k]
+        return "\n".join(f"[{i + 1}] {prompts.quoted(sentences.texts[i][j])}" for _, i, j in top)
+
     def _turn(self, question: str, evidence: Evidence, reverse: bool = False) -> str:
         if not evidence.retrieved:
+            if evidence.focus:
+                return prompts.FOCUSED.format(focus=evidence.focus, question=question)
             return prompts.QUESTION.format(question=question)
         numbered = list(enumerate(evidence.passages, start=1))
         shown = "\n\n".join(prompts.EXCERPT.format(n=n, header=prompts.quoted(header(p)),

@@ -12,6 +12,7 @@ ARTICLE = "Article: {header}"
 PASSAGE = "[{n}] {text}"
 COLLECTION = "{rules}\n\nThe articles:\n\n{articles}"
 QUESTION = "Question: {question}"
+FOCUSED = "Passages that bear on it:\n{focus}\n\nQuestion: {question}"
 # A pointer to a passage retrieval ranks high: a small model otherwise reads one article's
 # account and stops there.
 HINTED = "Question: {question} (See passage [{n}].)"

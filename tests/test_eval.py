@@ -213,9 +213,10 @@ TINY = [
     {"id": "m1", "question": "How many ballistic missiles did Iran fire at Israel?",
      "answer": "Iran fired 400 ballistic missiles.", "must_include": ["400"],
      "sources": [MISSILES], "answerable": True},
-    {"id": "m2", "question": "Which city was the school building hit in?",
-     "answer": "Gedera.", "must_include": ["Gedera"], "sources": [MISSILES], "answerable": True},
-    {"id": "m3", "question": "How many Israeli soldiers died in Lebanon?",
+    {"id": "m2", "question": "What sort of vehicle did Khaled tie the suitcases to?",
+     "answer": "A Citroen van.", "must_include": ["Citroen"], "sources": [LA_TIMES],
+     "answerable": True},
+    {"id": "m3", "question": "What colour was the Abdo family van?",
      "answer": "The articles do not say.", "must_include": [], "sources": [], "answerable": False},
 ]
 

@@ -62,6 +62,8 @@ def test_an_answer_must_give_the_kind_of_thing_asked():
     assert G.gives_what_was_asked("When did the storm hit?", "It hit on Sunday.")
     assert not G.gives_what_was_asked("When did the storm hit?", "It hit Port Alder.")
     assert not G.gives_what_was_asked("At what time of day did it hit?", "It hit on Sunday.")
+    assert not G.gives_what_was_asked("What percentage of boats sank?", "12 boats sank.")
+    assert G.gives_what_was_asked("What percentage of boats sank?", "About 40% sank.")
     # "who" inside a clause asks for nothing.
     assert G.gives_what_was_asked("What did the sailors who were rescued say?",
                                   "They thanked the coast guard.")
@@ -77,9 +79,17 @@ def test_a_name_must_name_the_thing_asked_and_a_number_count_it():
     evidence = G.Evidence("The ferry Blue Heron sank off Cape Lorne, where 40 tourists waited.")
     assert G.names_the_thing("What is the name of the ferry that sank?",
                              "The ferry was the Blue Heron.", evidence)
+    lighthouse = G.Evidence("The ferry sank off Cape Lorne. Its lighthouse is closed.")
     assert not G.names_the_thing("What is the name of the cape's lighthouse?",
-                                 "The lighthouse is Cape Lorne's.", evidence)
+                                 "The lighthouse is Cape Lorne's.", lighthouse)
+    # An article that never speaks of "vessels" cannot place the name next to one.
+    assert G.names_the_thing("Which Irish vessel sank?", "The Blue Heron sank.", evidence)
+    assert G.names_the_thing("Which Irish ferry sank?", "The Blue Heron sank.", evidence)
+    assert not G.names_the_thing("Which Irish ferry sank?", "Cape Lorne's ferry sank.",
+                                 G.Evidence("A ferry sank. Cape Lorne has a lighthouse."))
     assert G.counts_the_thing("How many tourists waited?", "40 tourists waited.", evidence)
+    assert not G.counts_the_thing("What share of the sailors waited?", "40 sailors waited.",
+                                  evidence)
     assert not G.counts_the_thing("How many sailors died?", "40 sailors died.", evidence)
 
 

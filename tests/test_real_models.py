@@ -1,4 +1,4 @@
-"""The whole pipeline with the real MiniLM, real Chroma and the real Qwen2.5 1.5B on llama.cpp."""
+"""The whole product with the real MiniLM, real Chroma and the real Qwen2.5 1.5B on llama.cpp."""
 import json
 import subprocess
 import sys
@@ -10,6 +10,7 @@ from qa import Assistant
 
 pytestmark = pytest.mark.slow
 MISSILES = "How many ballistic missiles did Iran fire at Israel?"
+DEPUTY = "Who is Hezbollah's deputy leader?"
 
 
 @pytest.fixture(scope="module")
@@ -17,56 +18,57 @@ def assistant(seed_index):
     return Assistant(data_dir=seed_index)
 
 
-def test_answers_the_missile_question_citing_the_right_article(assistant):
+def test_answers_citing_real_passages_of_the_right_article(assistant):
     answer = assistant.ask(MISSILES)
-    assert not answer.abstained
-    assert "400" in answer.text
-    assert answer.citations and "[1]" in answer.text
+    assert not answer.abstained and "400" in answer.text and "[1]" in answer.text
     assert "001_0c16718d7dae18e4.txt" in {c.source for c in answer.citations}
-    article = (SEEDS / "001_0c16718d7dae18e4.txt").read_text()
     for c in answer.citations:
-        if c.source == "001_0c16718d7dae18e4.txt":
-            assert article[c.start:c.end] == c.text
+        article = (SEEDS / c.source).read_text()
+        assert article[c.start:c.end] == c.text and c.quote in c.text
 
 
 def test_streams_pieces_that_add_up_to_the_answer(assistant):
-    pieces = list(assistant.stream("Who is Hezbollah's deputy leader?"))
-    *text, answer = pieces
+    *text, answer = list(assistant.stream(DEPUTY))
     assert len(text) > 3  # token by token, not one block
     assert "Kassem" in answer.text and not answer.abstained
     assert answer.timings["first_token_s"] <= answer.timings["total_s"]
 
 
 @pytest.mark.parametrize("question", [
-    "What is the capital of Australia?",
-    # Once answered with the 7 of a passage cut mid-sentence ("7, killing 1,200 Israeli.").
-    "How many Israeli soldiers were killed in the ground offensive in Lebanon?",
+    "What is the capital of Australia?",  # nothing like it in the articles: gated, no LLM
+    "What is the population of Tyre?",  # a near miss: Tyre is "most populous", with no number
 ])
 def test_refuses_what_the_articles_do_not_say(assistant, question):
     answer = assistant.ask(question)
-    assert answer.abstained, answer.text
-    assert answer.citations == [] and answer.text.startswith("The articles do not say")
+    assert answer.abstained and answer.citations == [], answer.text
+    assert answer.text == "The articles do not say."
 
 
-def test_each_part_of_a_two_part_question_finds_its_passage(assistant):
-    shown = " ".join(p.text for p in assistant.retrieve(
-        "How many ballistic missiles did Iran fire at Israel, and where was the Abdo family "
-        "heading when they fled?"))
-    assert "400" in shown and "Tripoli" in shown
+def test_the_model_read_the_collection_once_and_a_new_process_reuses_it(seed_index):
+    again = Assistant(data_dir=seed_index)
+    reading = again.llm.prepare(again.reading.messages(), "collection")
+    assert reading["tokens"] > 1000 and reading["evaluated"] == 0
+
+
+def test_an_added_article_is_read_on_from_where_the_collection_ended(tmp_path):
+    a = Assistant.build([SEEDS], data_dir=tmp_path / "d")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "ferry.txt").write_text("Ferry strike on Dunmore Island\n\nFerry crews on Dunmore "
+                                     "Island walked off the job on Monday over unpaid overtime.")
+    first = a.reading_info["tokens"]
+    a.index([extra], prune=False)
+    grown = a.reading_info  # what indexing had the model read: the new article only
+    assert grown["reused"] >= first - 4 and 0 < grown["evaluated"] < 100
+    answer = a.ask("Why did the Dunmore Island ferry crews walk off the job?")
+    assert "overtime" in answer.text and answer.citations[0].source == "ferry.txt"
 
 
 def test_an_answer_does_not_depend_on_the_question_asked_before(assistant):
-    # llama.cpp reused whatever prefix the previous prompt shared with this one, and from a
-    # fresh start this answer was one sentence after the first question and three after the
-    # second.
-    question = ("Has Israel held a buffer zone in Lebanon before, and what question does "
-                "Tamir Hayman raise about one now?")
     answers = []
-    for before in ("What did Israeli security analysts read into the bombing campaign in Yemen?",
-                   "Who helped Israel shoot down Iran's projectiles in April, and who helped "
-                   "during the October 1 barrage?"):
+    for before in (DEPUTY, "What is the capital of Australia?"):
         assistant.ask(before)
-        answers.append(assistant.ask(question).text)
+        answers.append(assistant.ask("What is south Lebanon's most populous city?").text)
     assert answers[0] == answers[1]
 
 
@@ -77,28 +79,27 @@ def test_reindexing_unchanged_seeds_embeds_nothing(assistant):
 
 
 def test_cli_json_answer(seed_index):
-    r = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "ask", "--json", "--data-dir", str(seed_index), MISSILES],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "--json", "--data-dir",
+                        str(seed_index), MISSILES], capture_output=True, text=True, cwd=ROOT,
+                       timeout=600)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert set(out) == {"question", "answer", "abstained", "citations", "timings", "model"}
+    assert set(out) == {"question", "answer", "abstained", "citations", "timings", "model",
+                        "searched"}
     assert "400" in out["answer"] and not out["abstained"]
-    assert set(out["citations"][0]) == {"number", "source", "passage_id", "text", "start", "end", "score"}
-    assert any(c["source"] == "001_0c16718d7dae18e4.txt" for c in out["citations"])
+    cite = next(c for c in out["citations"] if c["source"] == "001_0c16718d7dae18e4.txt")
+    assert {"title", "outlet", "date", "start", "end", "text", "quote"} <= set(cite)
     assert set(out["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
 
 
 def test_cli_index_summary_and_interactive_loop(tmp_path):
     data = tmp_path / "d"
-    r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--data-dir", str(data), str(SEEDS)],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--data-dir", str(data),
+                        str(SEEDS)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().startswith("3 articles: ") and "passages added" in r.stdout
     r = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "--data-dir", str(data)],
-                       input="Who is Hezbollah's deputy leader?\n\n", capture_output=True,
-                       text=True, timeout=600)
+                       input=f"{DEPUTY}\n\n", capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "Kassem" in r.stdout and "002_d1d51d3d16951b55.txt" in r.stdout
 
@@ -108,32 +109,21 @@ def test_a_question_in_another_language_gets_an_answer_or_a_refusal(assistant):
     assert answer.abstained or (answer.citations and "400" in answer.text), answer.text
 
 
-def test_refusal_probability_is_read_without_changing_the_answer(assistant):
-    import math
-
-    from qa.llm import reply_logprob
-
-    plain = assistant.ask(MISSILES)
-    passages = assistant.retrieve(MISSILES)
-    messages = assistant._messages(MISSILES, passages)
-    on_topic = reply_logprob(assistant.llm, messages, "The articles do not say.")
-    off = assistant._messages("How many people died in the Lakeview flood?", passages)
-    near_miss = reply_logprob(assistant.llm, off, "The articles do not say.")
-    assert on_topic < near_miss <= 0 and math.exp(on_topic) < 0.05
-    # The KV cache the scoring leaves behind must not change what is generated next.
-    gated = Assistant(data_dir=assistant.config.data_dir, refusal_threshold=0.999)
-    gated._llm, gated._embedder = assistant.llm, assistant.embedder
-    assert gated.ask(MISSILES).text == plain.text
+def test_beyond_the_whole_collection_size_retrieval_answers(seed_index):
+    small = Assistant(data_dir=seed_index, collection_tokens=100)
+    shown = " ".join(p.text for p in small.retrieve(
+        "How many ballistic missiles did Iran fire at Israel, and where was the Abdo family "
+        "heading when they fled?"))
+    assert "400" in shown and "Tripoli" in shown  # each part of the question finds its passage
+    answer = small.ask(MISSILES)
+    assert "400" in answer.text and answer.citations and len(answer.passages) <= 8
 
 
 def test_the_small_model_runs_through_the_cli(seed_index):
-    r = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "ask", "--json", "--model", "qwen2.5-coder-0.5b",
-         "--data-dir", str(seed_index), MISSILES],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "--json", "--model",
+                        "qwen2.5-coder-0.5b", "--data-dir", str(seed_index), MISSILES],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["model"] == "qwen2.5-coder-0.5b-instruct-q4_k_m"
-    # It mostly refuses (README: "Choosing the model"); whatever it says passed the checks.
     assert out["abstained"] or ("400" in out["answer"] and out["citations"])
