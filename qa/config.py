@@ -60,7 +60,7 @@ class Config:
     # Answering
     answers: int = setting(1, "most candidate answers per question: the question and each of "
                               "its parts first, the others only if none of those holds up")
-    focus: int = setting(0, "sentences (the best of each best-matching article) shown again "
+    focus: int = setting(3, "sentences (the best of each best-matching article) shown again "
                             "with the question when the whole collection is read")
     max_tokens: int = setting(120, "longest answer, in tokens")
     support: float = setting(0.5, "share of a claim's content words the sentences it rests on "

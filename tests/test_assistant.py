@@ -240,8 +240,22 @@ def test_answer_to_dict_has_citations_with_title_outlet_and_date(make_assistant,
 
 
 # What the model reads -----------------------------------------------------------------------
+def test_focus_shows_the_best_sentence_of_each_best_matching_article_with_the_question(
+        make_assistant, ferry):
+    a = make_assistant(UNION, focus=2)
+    a.ask(QUESTION)
+    turn = a.llm.prompts[0][0][-1]["content"]
+    head, question = turn.split("\n\nQuestion: ")
+    assert question == QUESTION and head.startswith("Passages that bear on it:\n")
+    shown = head.splitlines()[1:]
+    assert len(shown) == 2 and all(re.match(r"\[\d+\] \S", line) for line in shown)
+    numbers = [int(re.match(r"\[(\d+)\]", line).group(1)) for line in shown]
+    articles = {a.reading.passages[n - 1].path for n in numbers}
+    assert len(articles) == 2  # one sentence per article, from two different articles
+
+
 def test_the_prompt_holds_every_passage_numbered_under_its_article_header(make_assistant, ferry):
-    a = make_assistant(UNION)
+    a = make_assistant(UNION, focus=0)
     answer = a.ask(QUESTION)
     [[system, turn]] = a.llm.prompts[0]
     assert turn == {"role": "user", "content": f"Question: {QUESTION}"}
@@ -285,7 +299,7 @@ def test_an_off_topic_question_is_refused_without_the_llm(make_assistant, tmp_pa
 
 
 def test_each_part_of_a_question_gets_a_candidate(make_assistant, ferry):
-    a = make_assistant(UNION)
+    a = make_assistant(UNION, focus=0)
     a.ask("How many workers joined the strike, and when are the talks set?")
     assert [p[-1]["content"] for p in a.llm.prompts[0]] == [
         "Question: How many workers joined the strike, and when are the talks set?",
@@ -297,7 +311,7 @@ def test_a_second_round_of_candidates_only_when_the_first_does_not_hold_up(make_
     held.ask(QUESTION)
     assert len(held.llm.prompts) == 1
 
-    failed = make_assistant(INVENTED)  # answers=3: up to two more, each pointed at a passage
+    failed = make_assistant(INVENTED, answers=3)  # up to two more, each pointed at a passage
     failed.ask(QUESTION)
     first, second = failed.llm.prompts
     assert len(first) == 1 and 1 <= len(second) <= 2
@@ -311,7 +325,7 @@ def test_a_second_round_of_candidates_only_when_the_first_does_not_hold_up(make_
 
 def test_on_the_retrieval_path_the_second_round_reads_the_excerpts_in_reverse(make_assistant,
                                                                               ferry):
-    a = make_assistant(INVENTED, caches_prefix=False)
+    a = make_assistant(INVENTED, caches_prefix=False, answers=3)
     a.ask(QUESTION)
     [[first], [second]] = a.llm.prompts
     order = [re.findall(r"^\[(\d+)\] From", p[-1]["content"], re.M) for p in (first, second)]
@@ -321,7 +335,7 @@ def test_on_the_retrieval_path_the_second_round_reads_the_excerpts_in_reverse(ma
 def test_a_follow_up_is_rewritten_into_a_standalone_question(make_assistant, ferry):
     rewrite = "How many workers joined the Dunmore Island ferry strike?"
     history = [("What happened on Dunmore Island?", "Ferry crews walked off the job [1].")]
-    a = make_assistant(rewrite, UNION)
+    a = make_assistant(rewrite, UNION, focus=0)
     answer = a.ask("How many joined it?", history=history)
     [condense], [asked] = a.llm.prompts
     assert condense[-1]["content"].endswith(
