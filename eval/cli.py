@@ -12,6 +12,13 @@ def register(sub, add_settings) -> None:
     add_settings(p)
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("ablate", help="what each grounding check costs and gains, judging a "
+                                      "`qa eval` run's stored answers again with it off")
+    p.add_argument("run_dir", help="a `qa eval` output folder (its results.jsonl)")
+    p.add_argument("--qa", default=None, help="the Q&A file of that run (default eval/qa.jsonl)")
+    add_settings(p)
+    p.set_defaults(func=cmd_ablate)
+
     p = sub.add_parser("bench", help="measure indexing, retrieval and answering speed")
     p.add_argument("--out", default=None, help="output folder (default bench/runs/<timestamp>/)")
     p.add_argument("--quick", action="store_true", help="a small run (a few minutes)")
@@ -27,6 +34,13 @@ def cmd_eval(args) -> int:
 
     return run(config_from(args), qa_file=args.qa, out=args.out, baseline=args.baseline,
                limit=args.limit)
+
+
+def cmd_ablate(args) -> int:
+    from eval.ablation import run
+    from qa.cli import config_from
+
+    return run(config_from(args), args.run_dir, qa_file=args.qa)
 
 
 def cmd_bench(args) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from eval.score import normalize
+from eval.score import CITE, normalize
 
 # (key in the figures, label, unit, count shown beside it as "(count/of)" or "(n=count)").
 HEADLINE = [
@@ -20,6 +20,7 @@ HEADLINE = [
     ("hit_at_k", "hit@k", "%", None),
     ("answer_hit_at_k", "Answer-bearing hit@k", "%", None),
     ("mrr", "MRR", "", None),
+    ("answer_words_median", "Answer length in words, median (answered)", "", None),
     ("first_token_median_s", "First token, median", "s", None),
     ("first_token_p95_s", "First token, p95", "s", None),
     ("total_median_s", "Total, median", "s", None),
@@ -55,6 +56,8 @@ def figures(rows: list[dict]) -> dict:
     total = [r["timings"]["total_s"] for r in rows]
     cpu = [r["timings"]["cpu_s"] for r in rows if "cpu_s" in r["timings"]]
     load = [r["load_1m"] for r in rows if "load_1m" in r]
+    words = [len(CITE.sub("", r["answer"]).split()) for r in rows
+             if not r["metrics"]["abstained"]]
     return {
         "model": rows[0]["model"] if rows else "",
         "k": max((len(r["passages"]) for r in rows), default=0),  # most passages shown
@@ -73,6 +76,7 @@ def figures(rows: list[dict]) -> dict:
         "hit_at_k": _mean([m["hit"] for m in ans]),
         "answer_hit_at_k": _mean([m["answer_hit"] for m in ans]),
         "mrr": _mean([m["rr"] for m in ans]),
+        "answer_words_median": _percentile(words, 50),
         "first_token_median_s": _percentile(first, 50), "first_token_p95_s": _percentile(first, 95),
         "total_median_s": _percentile(total, 50), "total_p95_s": _percentile(total, 95),
         "cpu_median_s": _percentile(cpu, 50), "load_1m_mean": _mean(load),

@@ -262,6 +262,24 @@ def test_a_source_that_is_not_indexed_is_named(make_assistant, tmp_path):
         run(None, qa_file=str(f), out=str(tmp_path / "run"), assistant=make_assistant("x"))
 
 
+def test_ablation_judges_the_stored_answers_again_with_each_check_off(make_assistant, tmp_path,
+                                                                      capsys):
+    from eval import ablation
+
+    a = make_assistant("Iran fired 400 ballistic missiles at Israel [1].")
+    f, out = write_set(tmp_path), tmp_path / "run"
+    run(None, qa_file=str(f), out=str(out), assistant=a, progress=False)
+    capsys.readouterr()
+    asked = len(a.llm.prompts)
+    assert ablation.run(None, str(out), qa_file=str(f), assistant=a) == 0
+    assert len(a.llm.prompts) == asked  # the stored answers are judged, none written
+    printed = capsys.readouterr().out
+    assert "| all checks | 1/2 | 1/1 |" in printed
+    # with no check at all, the figure is taken as the answer to the unanswerable question
+    assert "| without any check | 1/2 | 0/1 |" in printed
+    assert all(f"| without {name} |" in printed for name in ablation.CHECKS)
+
+
 def check_run(out, questions: int, answerable: int) -> dict:
     """The run's files exist and agree with each other; returns summary.json."""
     for name in ("results.jsonl", "summary.json", "report.md", "metrics.png", "latency.png"):

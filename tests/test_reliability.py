@@ -124,7 +124,7 @@ def test_hanging_llm_endpoint_times_out_with_a_clear_error(tmp_path, seeds):
 
 @pytest.mark.slow
 def test_index_killed_mid_embedding_is_finished_by_the_next_run(tmp_path):
-    from eval.bench import write_articles
+    from eval.bench_index import write_articles
 
     corpus = tmp_path / "corpus"
     write_articles(corpus, n_articles=30)

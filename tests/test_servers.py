@@ -38,10 +38,27 @@ def test_unreachable_chroma_server_is_a_clear_error():
         Assistant(chroma_url=f"http://127.0.0.1:{free_port()}", data_dir="/nonexistent/qa")
 
 
+# llama-cpp-python's server with weight repacking ("extra buffer types") on: its AMX kernels
+# crash on CPUs that have AMX once a prompt is a few hundred tokens long (the product's own
+# backend loads weights without it too).
+NO_REPACKING = """
+import runpy, sys
+import llama_cpp.llama_cpp as C
+default = C.llama_model_default_params
+def params():
+    p = default()
+    p.use_extra_bufts = False
+    return p
+C.llama_model_default_params = params
+sys.argv[0] = "llama_cpp.server"
+runpy.run_module("llama_cpp.server", run_name="__main__")
+"""
+
+
 @pytest.fixture(scope="module")
 def llm_server():
     port = free_port()
-    server = [sys.executable, "-m", "llama_cpp.server", "--model", smollm_path(), "--model_alias",
+    server = [sys.executable, "-c", NO_REPACKING, "--model", smollm_path(), "--model_alias",
               "smollm", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
     with serving(server, f"http://127.0.0.1:{port}/v1/models", 120):
         yield f"http://127.0.0.1:{port}/v1"

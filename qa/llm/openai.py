@@ -15,7 +15,8 @@ class OpenAICompatible:
     def __init__(self, api_base: str, model: str, api_key: str = "", timeout: float = 60.0):
         from openai import OpenAI
 
-        self.name, self.api_base, self.timeout = model, api_base, timeout
+        self.model, self.api_base, self.timeout = model, api_base, timeout
+        self.name = f"openai:{model}"  # as answers and reports name it
         self._client = OpenAI(base_url=api_base, api_key=api_key or "not-needed",
                               timeout=timeout, max_retries=0)
 
@@ -31,7 +32,7 @@ class OpenAICompatible:
         for i, messages in enumerate(prompts):
             try:
                 stream = self._client.chat.completions.create(
-                    model=self.name, messages=messages, temperature=0.0,
+                    model=self.model, messages=messages, temperature=0.0,
                     max_tokens=max_tokens, stream=True)
                 for chunk in stream:
                     delta = chunk.choices[0].delta.content if chunk.choices else None
