@@ -87,15 +87,15 @@ def _judge_all(config, rows, questions, evidence) -> dict:
         m = score(q, answer)
         out[q.id] = {"right": bool(m["correct"] if q.answerable else m["refused"]),
                      "answerable": q.answerable, "precision": m["citation_precision"],
-                     "gated": gated}
+                     "gated": gated, "refused": answer.abstained}
     return out
 
 
 def table(verdicts: dict) -> str:
     base = verdicts["all checks"]
-    lines = ["| checks | answerable right | unanswerable refused | citation precision | "
-             "the check gains (wrong → right with it) | costs (right → wrong) |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| checks | answerable right | unanswerable refused | wrongly refused | citation "
+             "precision | the check gains (wrong → right with it) | costs (right → wrong) |",
+             "|---|---|---|---|---|---|---|"]
     for name, v in verdicts.items():
         ans = [k for k in v if v[k]["answerable"]]
         una = [k for k in v if not v[k]["answerable"]]
@@ -104,6 +104,7 @@ def table(verdicts: dict) -> str:
         costs = sorted(k for k in v if v[k]["right"] and not base[k]["right"])
         lines.append(f"| {name} | {sum(v[k]['right'] for k in ans)}/{len(ans)} | "
                      f"{sum(v[k]['right'] for k in una)}/{len(una)} | "
+                     f"{sum(v[k]['refused'] for k in ans)} | "
                      f"{100 * statistics.mean(prec):.1f}% | "
                      f"{len(gains) if name != 'all checks' else ''} | "
                      f"{len(costs) if name != 'all checks' else ''} |")

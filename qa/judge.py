@@ -121,12 +121,12 @@ class Judge:
     def problems(self, claim: str, i: int) -> dict:
         """What passage `i` does not back in the claim, by check; empty when it backs it all."""
         e, out = self.evidence[i], {}
+        # A misquotation is a detail too: the words in quotation marks go, the rest may stand.
         details = (G.unsupported_numbers(claim, e, self.question)
-                   + G.unsupported_names(claim, e, self.known, self.proper))
+                   + G.unsupported_names(claim, e, self.known, self.proper)
+                   + G.misquotations(claim, e))
         if details:
             out["details"] = details
-        if G.misquotations(claim, e):
-            out["misquoted"] = G.misquotations(claim, e)
         if G.unsupported_speakers(claim, e):
             out["speaker"] = G.unsupported_speakers(claim, e)
         j = self._closest(claim, i)
@@ -229,6 +229,8 @@ def _pieces(claim: str) -> list[tuple[int, int]]:
 
 
 def _holds(piece: str, detail: str) -> bool:
+    if " " in detail:  # a quotation: its words as written
+        return detail in piece
     return detail in T.terms(piece) or detail in T.numbers(piece)
 
 

@@ -274,9 +274,9 @@ def test_ablation_judges_the_stored_answers_again_with_each_check_off(make_assis
     assert ablation.run(None, str(out), qa_file=str(f), assistant=a) == 0
     assert len(a.llm.prompts) == asked  # the stored answers are judged, none written
     printed = capsys.readouterr().out
-    assert "| all checks | 1/2 | 1/1 |" in printed
+    assert "| all checks | 1/2 | 1/1 | 1 |" in printed  # the off-topic figure is refused
     # with no check at all, the figure is taken as the answer to the unanswerable question
-    assert "| without any check | 1/2 | 0/1 |" in printed
+    assert "| without any check | 1/2 | 0/1 | 0 |" in printed
     assert all(f"| without {name} |" in printed for name in ablation.CHECKS)
 
 

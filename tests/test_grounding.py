@@ -111,6 +111,8 @@ def test_question_names_the_evidence_lacks_mean_another_subject():
     ("The boats sank (about 30 of them) in Port Alder.", ["30"], "The boats sank in Port Alder."),
     ("The boats sank at 10:00 AM near the pier.", ["10", "00"], "The boats sank near the pier."),
     ("12 boats sank.", ["12"], None),  # nothing would be left that stands on its own
+    ('Ortiz said the wall "had held" and "we were very lucky."', ["we were very lucky."],
+     'Ortiz said the wall "had held"'),
 ])
 def test_an_unsupported_detail_is_cut_with_the_phrase_that_carries_it(claim, details, expected):
     assert cut_details(claim, details) == expected
@@ -133,6 +135,16 @@ def test_the_judge_attributes_each_sentence_and_cuts_or_drops_what_no_passage_st
         ("A storm sank 12 fishing boats in Port Alder.", 0),
         ("Two sailors were rescued by the coast guard.", 1)]
     assert any("mayor declared" in d for d in judged.dropped)
+
+
+def test_a_misquotation_goes_and_what_the_passage_says_word_for_word_stays():
+    ps = passages("Harbour master Lena Ortiz said the sea wall had held. \"We were lucky this "
+                  "time,\" Ortiz said.")
+    judge = Judge("What did Lena Ortiz say about the sea wall?", ps)
+    [claim] = judge.judge('Ortiz said the sea wall "had held" and that "the town was very '
+                          'lucky."').claims
+    assert claim.text == 'Ortiz said the sea wall "had held"'
+    assert not judge.judge('Ortiz said "the wall was built to last."').claims
 
 
 def test_a_refusal_or_a_near_miss_is_no_answer_and_the_better_candidate_wins():
