@@ -1,5 +1,5 @@
 """`qa ablate RUN`: what each grounding check costs and gains, from a `qa eval` run's stored
-candidates judged again with that one check switched off (no LLM call)."""
+candidates judged again with that one check switched off (no text is generated)."""
 from __future__ import annotations
 
 import json
@@ -33,25 +33,15 @@ CHECKS = {
 }
 
 
-class _NoModel:
-    """Stands in for the LLM: judging stored candidates needs none."""
-
-    caches_prefix, name = True, "stored"
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 4
-
-    def prepare(self, *args, **kwargs) -> dict:
-        return {}
-
-
 def run(config, run_dir: str, qa_file: str | None = None, assistant=None) -> int:
     from qa.assistant import Assistant
 
     rows = [json.loads(line) for line in (Path(run_dir) / "results.jsonl").open()]
     rows = [r for r in rows if r["system"] == "assistant"]
     questions = {q.id: q for q in dataset.load(qa_file)}
-    assistant = assistant or Assistant(config, language_model=_NoModel())
+    # The real backend, loaded but never asked to write: its tokenizer decides, as in the run,
+    # whether the whole collection is read or retrieval picks the passages.
+    assistant = assistant or Assistant(config)
     config = assistant.config
     evidence = {r["id"]: assistant.evidence(r["question"]) for r in rows}
     verdicts = {"all checks": _judge_all(config, rows, questions, evidence)}
