@@ -29,3 +29,7 @@ def test_no_code_names_an_eval_question():
     named = [str(f.relative_to(ROOT)) for pkg in ("index", "qa", "ui", "eval")
              for f in (ROOT / pkg).rglob("*.py") if re.search(r"\b[qho]\d\d\b", f.read_text())]
     assert named == []
+
+
+def test_the_readme_stays_short():
+    assert len((ROOT / "README.md").read_bytes()) <= 15_000

@@ -186,23 +186,6 @@ class LlamaCpp:
             for i in current:
                 pos[i] += 1
 
-    def logprob(self, messages: list[dict], reply: str, *, fixed: int = 0,
-                name: str = "prefix") -> float:
-        """log P(the reply to `messages` starts with `reply`), reusing the cached prefix."""
-        with self._lock:
-            head = self.tokenize(chatml(messages[:fixed], reply=False)) if fixed else []
-            tail = self.tokenize(chatml(messages[fixed:]))
-            target = self.tokenize(reply)
-            if fixed:
-                self._ensure_head(head, name)
-            self._grow(len(head) + len(tail) + len(target) + 16)
-            try:
-                items = [(t, len(head) + i, 0) for i, t in enumerate(tail + target)]
-                rows = self._decode(items, wanted=range(len(tail) - 1, len(items) - 1))
-                return float(sum(_log_softmax(r)[t] for r, t in zip(rows, target)))
-            finally:
-                self._rm(0, len(head))
-
     # llama.cpp ------------------------------------------------------------------------------
     def _open(self, n_ctx: int) -> None:
         L = self.L
@@ -268,11 +251,6 @@ def _common(a: list[int], b: list[int]) -> int:
             break
         n += 1
     return n
-
-
-def _log_softmax(row: np.ndarray) -> np.ndarray:
-    z = row.astype(np.float64) - row.max()
-    return z - np.log(np.exp(z).sum())
 
 
 _QUIET = None
