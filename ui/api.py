@@ -17,11 +17,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 
-from qa.assistant import Assistant
 from qa.config import Config
 from qa.errors import InputError, QAError
 from qa.types import Answer
-from ui.app import is_loopback
+from ui.app import is_loopback, open_assistant
 
 log = logging.getLogger(__name__)
 MAX_BODY = 4 * 2**20  # a conversation is text: a larger body is a mistake or an attack
@@ -282,16 +281,9 @@ def serve(config: Config, host="127.0.0.1", port=8000, key: str | None = None) -
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    try:
-        assistant = Assistant(config)
-    except QAError as e:
-        print(f"error: {e}", file=sys.stderr)
+    assistant = open_assistant(config)  # a failed warm-up: each question gets it as a 503
+    if assistant is None:
         return 1
-    try:
-        assistant.warm()
-    except QAError as e:
-        # Served anyway: every question gets the same message (a 503) until it is fixed.
-        print(f"warning: {e}", file=sys.stderr)
     print(f"OpenAI-compatible API on http://{f'[{host}]' if ':' in host else host}:{port}/v1, "
           f"model {assistant.model}"
           f"{', key required' if key else ''} (Ctrl-C to stop)", file=sys.stderr)

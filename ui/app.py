@@ -146,6 +146,23 @@ def _table(rows: list) -> dict:
     return {"headers": COLUMNS, "data": [shown for _, shown in rows]}
 
 
+def open_assistant(config: Config):
+    """The Assistant to serve, warmed; None (the error printed) when it cannot be opened."""
+    from qa.assistant import Assistant
+
+    try:
+        assistant = Assistant(config)
+    except QAError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+    try:
+        assistant.warm()
+    except QAError as e:
+        # Served anyway: every question gets the same message until it is fixed.
+        print(f"warning: {e}", file=sys.stderr)
+    return assistant
+
+
 def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
           no_auth: bool = False) -> int:
     """Run the chat on host:port until interrupted; 1 on a setup error, 2 on an unsafe setup."""
@@ -154,18 +171,9 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, auth: str |
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from qa.assistant import Assistant
-
-    try:
-        assistant = Assistant(config)
-    except QAError as e:
-        print(f"error: {e}", file=sys.stderr)
+    assistant = open_assistant(config)
+    if assistant is None:
         return 1
-    try:
-        assistant.warm()
-    except QAError as e:
-        # Served anyway: the chat shows the same message on every question until it is fixed.
-        print(f"warning: {e}", file=sys.stderr)
 
     app = create_app(assistant)
     # One llama.cpp model answers for every session and uses all the cores, so answers queue
