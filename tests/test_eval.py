@@ -203,6 +203,27 @@ def test_the_held_out_set_shares_no_question_with_the_tuning_set():
     assert close == []
 
 
+def test_the_second_held_out_set_is_consistent_with_its_pages():
+    # eval/heldout2: real news pages (HTML as published); facts are matched in the text the
+    # loader extracts from them, as an index of that folder would hold it
+    from index.load import read_article
+
+    folder = ROOT / "eval" / "heldout2"
+    questions = dataset.load(folder / "qa.jsonl")
+    assert len(questions) >= 40 and len({q.id for q in questions}) == len(questions)
+    assert 4 * sum(not q.answerable for q in questions) >= len(questions)  # a quarter or more
+    articles = {p.name: S.normalize(read_article(p).text)
+                for p in (folder / "articles").glob("*.html")}
+    assert len(articles) >= 3
+    for q in questions:
+        assert set(q.sources) <= set(articles), q.id
+        if not q.answerable:
+            continue
+        assert S.facts_in(q.must_include, q.answer) == q.must_include, q.id  # reference states all
+        for fact in q.must_include:  # and every fact is in one of its sources
+            assert any(S.present(fact, articles[s]) for s in q.sources), (q.id, fact)
+
+
 def test_overlap_counts_the_shared_content_words_of_the_first_question():
     assert dataset.overlap("How many boats sank in the harbour?", "Which boats left the harbour?") == 2 / 3
     assert dataset.overlap("Who won?", "Who lost?") == 0.0
