@@ -28,6 +28,7 @@ CHECKS = {
     "relevance": {},  # off: `on_topic` below zero
     "question's names": {"absent_names": []},
     "says more": {"adds_to_question": True},
+    "header only": {"restates_header": False},
     "kind asked": {"gives_what_was_asked": True},
     "named / counted": {"names_the_thing": True, "counts_the_thing": True},
 }

@@ -59,7 +59,7 @@ def read_article(path: str | Path, max_bytes: int = 100 * 2**20) -> Article:
     return Article(
         path=str(path.resolve()),
         source=path.name,
-        title=meta.get("title") or first_line(text),
+        title=meta.get("title") or find_title(text),
         text=text,
         outlet=meta.get("outlet") or outlet,
         date=meta.get("date") or find_date(text),
@@ -178,28 +178,69 @@ def _tidy_pdf(pages: list[str]) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def first_line(text: str, limit: int = 160) -> str:
-    """The first line; when it is long (a photo caption, say), its first sentence."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    line = line.lstrip("#").strip()
-    if len(line) > limit:
-        # A sentence ends at ". " before a capital or bracket, but not after an abbreviation
-        # like "Oct." or an initial
-        m = re.search(r"(?<![A-Z][a-z])(?<![A-Z])[.!?](?=\s+[A-Z(“\"]|$)", line)
-        line = line[: m.end()] if m and m.end() <= limit + 40 else line[: limit - 1].rstrip() + "…"
-    return line
+def find_title(text: str, limit: int = 160) -> str:
+    """A headline near the top, else the lede's first sentence; never a picture's caption."""
+    lines = [ln.strip().lstrip("#").strip() for ln in text.splitlines() if ln.strip()]
+    # The story starts below its byline: a sentence above it is a caption (or a summary)
+    story = next((i + 1 for i, ln in enumerate(lines[:5]) if any(find_byline(ln))), 0)
+    for i, line in enumerate(lines):
+        # Dates and pictures' credits (a caption carries one) sit above the story too
+        if any(find_byline(line)) or _CREDIT.search(line) or _is_dateline(line):
+            continue
+        if _is_headline(line):
+            return line
+        if i >= story:
+            return _first_sentence(line, limit)  # the lede
+    return _first_sentence(lines[0], limit) if lines else ""
+
+
+def _is_headline(line: str, most_words: int = 20) -> bool:
+    """Short, and not a sentence: a final period only in title case ("Mill Fire Contained.")."""
+    if len(line.split()) > most_words:
+        return False
+    long_words = re.findall(r"[^\W\d][\w'’-]{3,}", line)
+    title_case = sum(w[0].isupper() for w in long_words) >= 0.8 * len(long_words)
+    return not line.endswith(".") or title_case
+
+
+def _is_dateline(line: str) -> bool:
+    """A line that is a date and a few words ("Published: Oct. 1, 2024 at 9:15 a.m.")."""
+    return bool(_DATE.search(line)) and len(_DATE.sub("", line).split()) <= 4
+
+
+def _first_sentence(line: str, limit: int) -> str:
+    """The line's first sentence, cut at a word with '…' beyond `limit` characters."""
+    # A sentence ends at ". " before a capital or bracket, but not after an abbreviation
+    # like "Oct." or an initial
+    m = re.search(r"(?<![A-Z][a-z])(?<![A-Z])[.!?](?=\s+[A-Z(“\"]|$)", line)
+    line = line[: m.end()] if m else line
+    return line if len(line) <= limit else line[: limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 _NAME = r"[A-Z][\w.'’-]+(?:\s[A-Z][\w.'’-]+){1,3}"
 _NAMES = re.compile(rf"{_NAME}(?:(?:,\s*|,?\s+and\s+){_NAME})*")
 _OUTLET = re.compile(r"(?:The\s)?[A-Z][\w.&'’-]*(?:\s[A-Z][\w.&'’-]*){0,5}")
+# A picture's credit is set like a byline but names who took the picture: names split by
+# slashes ("JOHN DOE/AFP/GETTY IMAGES", "Jane Roe / Reuters"), or the picture's label before
+# them ("Photo: Jane Roe for The Daily Planet", "Credit...Jane Roe", "(Courtesy of ...").
+_PICTURE = r"(?:photo(?:graph)?|image|picture|illustration|credit)s?"
+_CREDIT = re.compile(rf"\b{_PICTURE}\s*(?::|by\b|\.\.\.|…)|\(\s*{_PICTURE}\b|\bcourtesy of\b"
+                     r"|\bgetty images\b|[^\W\d]\s*/\s*(?-i:[A-Z])", re.IGNORECASE)
+
+
+def is_credit(line: str) -> bool:
+    """Whether a byline-like line credits a picture rather than naming the story's writers."""
+    # A label may open it bare here ("Photo Jane Roe, Reuters"), and names in capitals with no
+    # "BY" before them are a credit's ("JOHN DOE, AFP"): writers' follow a "BY"
+    opens = re.match(rf"\W*{_PICTURE}\b", line, re.IGNORECASE)
+    return bool(_CREDIT.search(line) or opens) or (line.isupper() and line[:3].lower() != "by ")
 
 
 def find_byline(text: str) -> tuple[str, str]:
     """(author, outlet) from a 'By Name[, Outlet]' or 'Name and Name, Outlet' line near the top."""
     for line in text.splitlines()[:12]:
         line = line.strip().strip("*_").strip()  # markdown may set the byline in italics
-        if not line or len(line) > 120:
+        if not line or len(line) > 120 or is_credit(line):
             continue
         has_by = line[:3].lower() == "by "
         body = line[3:].strip() if has_by else line

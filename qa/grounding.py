@@ -191,6 +191,21 @@ def adds_to_question(question: str, claim: str) -> bool:
     return bool(T.content_words(claim) - T.content_words(question))
 
 
+def restates_header(claim: str, evidence: Evidence, question: str = "",
+                    share: float = 0.5) -> bool:
+    """Whether a claim states only its article's header (title, outlet, date), not its text."""
+    # The model reads each article under its header and may answer "Whose words ...?" with
+    # "They are from the Daily Planet, Monday, March 3, 2025.". So: no word beyond the question's
+    # is the body's alone, and `share` of them are the header's alone; an outlet that the text
+    # names too ("she told the Daily Planet") is the text's.
+    said = T.content_words(claim) - T.content_words(question)
+    header = T.content_words(evidence.header)
+    body = T.content_words(f"{evidence.text}\n{evidence.article}")
+    in_header = {w for w in said if T.mentioned(w, header)}
+    in_body = {w for w in said if T.mentioned(w, body)}
+    return bool(said) and not in_body - in_header and len(in_header - in_body) >= share * len(said)
+
+
 # "the name of the X that ...", "how many Xs were ...": the X a question wants named or counted.
 _NAME_OF = re.compile(r"\bnames?(?: or (?:numbers?|titles?))? of ", re.I)
 _WHICH = re.compile(r"\bwhich (?=(?-i:[A-Z]))", re.I)

@@ -142,6 +142,8 @@ class Judge:
             out["question's names absent"] = absent
         if not G.adds_to_question(self.question, claim):
             out["restates the question"] = True
+        if G.restates_header(claim, e, self.question):
+            out["restates the header"] = True
         return out
 
     @property

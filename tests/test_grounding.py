@@ -75,6 +75,26 @@ def test_a_claim_must_say_more_than_its_question():
     assert G.adds_to_question("Did the sea wall hold?", "Yes, the sea wall held.")
 
 
+BRIDGE = G.Evidence(
+    "Mayor Ines Varga said the footbridge over Tansy Creek would reopen in May. \"We waited ten "
+    "years,\" Varga told the Daily Planet.",
+    header='"Footbridge to reopen" (Daily Planet, Monday, March 3, 2025)')
+
+
+def test_the_articles_header_is_no_answer():
+    whose = "Whose comments about the footbridge were reported?"
+    assert G.restates_header("The comments are from Daily Planet, Monday, March 3, 2025.",
+                             BRIDGE, whose)
+    assert G.restates_header("They were published on Monday, March 3, 2025.", BRIDGE, whose)
+    assert not G.restates_header("The comments are Mayor Ines Varga's.", BRIDGE, whose)
+    # A right answer may name the outlet: the text names it too, or the claim says more.
+    assert not G.restates_header("The Daily Planet.", BRIDGE, "Whom did Varga tell?")
+    unnamed = G.Evidence("Mayor Ines Varga said the footbridge would reopen in May.",
+                         header=BRIDGE.header)
+    assert not G.restates_header("Mayor Ines Varga told the Daily Planet it would reopen in May.",
+                                 unnamed, whose)
+
+
 def test_a_name_must_name_the_thing_asked_and_a_number_count_it():
     evidence = G.Evidence("The ferry Blue Heron sank off Cape Lorne, where 40 tourists waited.")
     assert G.names_the_thing("What is the name of the ferry that sank?",
@@ -135,6 +155,17 @@ def test_the_judge_attributes_each_sentence_and_cuts_or_drops_what_no_passage_st
         ("A storm sank 12 fishing boats in Port Alder.", 0),
         ("Two sailors were rescued by the coast guard.", 1)]
     assert any("mayor declared" in d for d in judged.dropped)
+
+
+def test_the_judge_drops_a_claim_that_gives_only_the_header():
+    text = "Mayor Ines Varga said the footbridge would reopen in May, ten years after it closed."
+    ps = [Passage(id="0", source="bridge.txt", title="Footbridge to reopen", text=text, start=0,
+                  end=len(text), path="/bridge.txt", outlet="Daily Planet", date="2025-03-03")]
+    judge = Judge("Whose comments about the footbridge were reported?", ps)
+    header_only = "The comments are from Daily Planet, Monday, March 3, 2025."
+    assert judge.problems(header_only, 0) == {"restates the header": True}
+    assert not judge.judge(header_only).claims
+    assert judge.judge("The comments are those of Mayor Ines Varga.").claims
 
 
 def test_a_misquotation_goes_and_what_the_passage_says_word_for_word_stays():

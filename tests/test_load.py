@@ -5,7 +5,7 @@ import pypdf
 import pytest
 
 from index.errors import ArticleError
-from index.load import find_byline, find_date, find_files, read_article
+from index.load import find_byline, find_date, find_files, find_title, read_article
 
 from conftest import ROOT, SEEDS
 
@@ -61,7 +61,7 @@ def test_txt_gives_title_byline_outlet_and_date_and_keeps_the_text(tmp_path):
             "Published: March 3, 2023\n\nFerry crews walked out on Thursday.\n")
     a = read_article(write(tmp_path, "ferry.txt", b"\xef\xbb\xbf" + body.replace("\n", "\r\n").encode()))
     assert a.text == body  # BOM dropped and CRLF made LF, nothing else changed
-    assert a.title.startswith("Gulls circle the empty pier") and a.title.endswith("settled next week.")
+    assert a.title == "Ferry crews walked out on Thursday."  # the lede, not the caption
     assert (a.author, a.outlet, a.date) == ("Jane Doe and Sam Roe", "The Harbor Gazette", "2023-03-03")
     assert (a.source, a.path) == ("ferry.txt", str((tmp_path / "ferry.txt").resolve()))
 
@@ -103,6 +103,52 @@ def test_find_byline_forms():
         "Ana Ruiz, Ben Okafor and Cy Li", "The Daily Ledger")
     assert find_byline("Title\nBy the time the rain stopped, the river had risen.\n") == ("", "")
     assert find_byline("\n" * 12 + "By Jane Doe") == ("", "")
+
+
+@pytest.mark.parametrize("credit", [
+    "JOHN DOE/AFP/GETTY IMAGES", "Jane Roe/Reuters", "Jane Roe / Reuters",
+    "Photo: Jane Roe for The Daily Planet", "Photograph by Jane Roe, The Daily Planet",
+    "Credit...Jane Roe, The Daily Planet", "Photo Jane Roe, Reuters", "JOHN DOE, GETTY IMAGES",
+    "JOHN DOE, AFP", "(Courtesy of Jane Roe)",
+])
+def test_a_photo_credit_is_no_byline(credit):
+    assert find_byline(f"Title\n{credit}\n") == ("", "")
+    # and it does not hide the byline below it
+    assert find_byline(f"Title\n{credit}\nBy Ana Ruiz, The Daily Ledger\n") == (
+        "Ana Ruiz", "The Daily Ledger")
+
+
+LEDE = ("QUARRY HOLLOW — Volunteers rebuilt the footbridge over Tansy Creek on Saturday, a month "
+        "after floodwater carried the old one away. The council paid for the timber.")
+
+
+@pytest.mark.parametrize("top", [
+    "Volunteers carry planks across the swollen creek at dawn as neighbours watch from the bank "
+    "beside the ruined mill. (Photo: Odile Marchetti)",
+    "Odile Marchetti / Hollow Courier Volunteers carry planks across the swollen creek at dawn.",
+    "A volunteer carries a plank across the creek.",  # no credit, but above the byline
+    "TOMAS BRENNICK/HOLLOW COURIER",
+])
+def test_a_caption_is_no_title_the_lede_is(top):
+    text = f"{top}\n\nBy Tomas Brennick, The Hollow Courier\n\nPublished: May 4, 2024\n\n{LEDE}\n"
+    assert find_title(text) == LEDE.split(" The council")[0]
+
+
+def test_a_headline_near_the_top_is_the_title_even_below_a_caption():
+    caption = "Volunteers carry planks across the creek at dawn. (Jane Roe/Hollow Courier)"
+    assert find_title(f"{caption}\n\nFootbridge Rebuilt in a Day\n\n{LEDE}") == (
+        "Footbridge Rebuilt in a Day")
+    assert find_title(f"Footbridge Rebuilt.\n\n{LEDE}") == "Footbridge Rebuilt."  # title case
+    assert find_title("# Why did the bridge fall?\n\nIt was old.") == "Why did the bridge fall?"
+    # with no headline above the lede, a subheading below it is no title
+    subheading = f"{LEDE}\n\nThe timber\n\nIt came from Holm Wood."
+    assert find_title(subheading) == LEDE.split(" The council")[0]
+
+
+def test_a_long_lede_is_cut_at_a_word():
+    lede = "Volunteers " + "and neighbours " * 30 + "rebuilt the bridge."
+    title = find_title(lede)
+    assert len(title) <= 160 and title.endswith("…") and lede[len(title) - 1] == " "
 
 
 def test_html_keeps_the_article_drops_boilerplate_and_reads_metadata(tmp_path):
@@ -217,6 +263,7 @@ def test_seeds_load_with_titles():
     for path in sorted(SEEDS.glob("*.txt")):
         assert read_article(path).title
     a = read_article(SEEDS / "000_c3c1596244da0a4c.txt")
-    assert a.title.startswith("An Israeli army main battle tank") and len(a.title) <= 160
+    # its first paragraph is a photo's caption: the title is the lede, below the byline
+    assert a.text.split("\n\n")[2].startswith(a.title) and len(a.title) <= 160
     assert (a.author, a.outlet, a.date) == ("Nabih Bulos and Tracy Wilkinson", "Los Angeles Times",
                                             "2024-10-01")
