@@ -40,8 +40,8 @@ def run(config, run_dir: str, qa_file: str | None = None, assistant=None) -> int
     rows = [json.loads(line) for line in (Path(run_dir) / "results.jsonl").open()]
     rows = [r for r in rows if r["system"] == "assistant"]
     questions = {q.id: q for q in dataset.load(qa_file)}
-    # The real backend, loaded but never asked to write: its tokenizer decides, as in the run,
-    # whether the whole collection is read or retrieval picks the passages.
+    # The evidence is found again as in the run (retrieval is deterministic); the LLM is
+    # never asked to write.
     assistant = assistant or Assistant(config)
     config = assistant.config
     evidence = {r["id"]: assistant.evidence(r["question"]) for r in rows}
@@ -96,7 +96,7 @@ def table(verdicts: dict) -> str:
         lines.append(f"| {name} | {sum(v[k]['right'] for k in ans)}/{len(ans)} | "
                      f"{sum(v[k]['right'] for k in una)}/{len(una)} | "
                      f"{sum(v[k]['refused'] for k in ans)} | "
-                     f"{100 * statistics.mean(prec):.1f}% | "
+                     f"{f'{100 * statistics.mean(prec):.1f}%' if prec else '–'} | "
                      f"{len(gains) if name != 'all checks' else ''} | "
                      f"{len(costs) if name != 'all checks' else ''} |")
     return "\n".join(lines)

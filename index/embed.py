@@ -42,3 +42,20 @@ def embed_texts(embedder, texts: list[str], batch_size: int = 32) -> list[list[f
     if not hasattr(model, "encode"):
         return embedder.get_text_embedding_batch(texts)
     return model.encode(texts, batch_size=batch_size, normalize_embeddings=True).tolist()
+
+
+def encode_sentences(texts: list[str]) -> "list[list[float]]":
+    """Unit vectors of many sentences by all-MiniLM-L6-v2 (the model the answer checks read
+    sentences with, whatever embeds the passages): the bulk work of indexing, where
+    sentence-transformers' batching and threads are fastest."""
+    return _minilm().encode(texts, batch_size=64, normalize_embeddings=True).tolist()
+
+
+@lru_cache(maxsize=1)
+def _minilm():
+    model = getattr(load_embedder(), "_model", None)  # the one loaded for passages, if MiniLM
+    if not hasattr(model, "encode"):
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(model_path(), device="cpu")
+    return model

@@ -93,3 +93,25 @@ def _erf(x):
 @lru_cache(maxsize=1)
 def encoder() -> MiniLM:
     return MiniLM()
+
+
+def minilm_embedding():
+    """The NumPy MiniLM as a llama-index embedding model: questions are embedded for retrieval
+    without importing torch (the passages were embedded by sentence-transformers: the same
+    vectors)."""
+    from llama_index.core.embeddings import BaseEmbedding
+
+    class MiniLMEmbedding(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return encoder().encode([query])[0].tolist()
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return encoder().encode([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return encoder().encode(texts).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    return MiniLMEmbedding(model_name="all-MiniLM-L6-v2 (NumPy)")

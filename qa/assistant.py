@@ -1,15 +1,17 @@
 """The public API: index articles, then ask questions and get cited answers."""
 from __future__ import annotations
 
+import contextlib
+import sys
+
 from collections.abc import Iterator
 from pathlib import Path
 
-from index.types import ArticleInfo, IndexReport
-from qa import prompts, question
+from index.types import ArticleInfo, IndexReport, Passage
+from qa import question, reading
 from qa.config import Config
 from qa.errors import IndexMissingError
 from qa.pipeline import Evidence, Pipeline
-from qa.reading import STATE, Reading
 from qa.types import Answer
 
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "seeds"
@@ -29,9 +31,11 @@ class Assistant:
         embedding model) replace the configured ones."""
         self.config = config or Config.load(**overrides)
         self._llm, self._embedder, self._store, self._retriever = language_model, embed_model, None, None
-        self._lexical, self._read_at, self.reading_info = None, None, {}
-        self.reading = self._load_reading()
-        if require_index and not (self.reading and self.reading.passages) and self.store.count() == 0:
+        self._query_embedder = embed_model
+        self.sentence_store = reading.SentenceStore(Path(self.config.data_dir) / "sentences")
+        self._seen = self._changed_at()
+        self.reading_info: dict = {}
+        if require_index and self.store.count() == 0:
             raise IndexMissingError(self.store.where)
 
     @classmethod
@@ -53,14 +57,26 @@ class Assistant:
 
     @property
     def embedder(self):
+        """The passages' embedding model (sentence-transformers): for indexing."""
         if self._embedder is None:
             from index.embed import load_embedder
 
             self._embedder = load_embedder()
         return self._embedder
 
-    def index(self, paths=None, prune: bool = True, progress: bool = False) -> IndexReport:
-        """Index files and folders (default: the seeds), then have the model read the result."""
+    @property
+    def query_embedder(self):
+        """The same model for questions, in NumPy: answering needs no torch."""
+        if self._query_embedder is None:
+            from index.encode import minilm_embedding
+
+            self._query_embedder = minilm_embedding()
+        return self._query_embedder
+
+    def index(self, paths=None, prune: bool = True, progress: bool = False,
+              read: bool = True) -> IndexReport:
+        """Index files and folders (default: the seeds), then have the model read what is new
+        (unless `read` is False: then `read()` does it, or the first question that needs it)."""
         from index.build import index_paths
         from index.embed import embed_texts
 
@@ -68,7 +84,7 @@ class Assistant:
                              lambda texts: embed_texts(self.embedder, texts),
                              self.config.chunk_size, prune=prune, progress=progress,
                              max_bytes=self.config.max_file_mb * 2**20)
-        self.refresh()
+        self.refresh(progress, read)
         return report
 
     def remove(self, names: list[str]) -> int:
@@ -76,53 +92,64 @@ class Assistant:
         from index.build import remove_articles
 
         removed = remove_articles(self.store, list(names))
-        self.refresh()
+        self.refresh(read=False)  # nothing new to read; its readings go at the next read
         return removed
 
     def articles(self) -> list[ArticleInfo]:
         """The indexed articles in reading order, with title, outlet, date and passage count."""
         return self.store.articles()
 
-    def refresh(self) -> dict:
-        """Re-read the collection after it changed: the passages in reading order, and, where it
-        fits, the model's evaluation of all of them (reusing what is unchanged)."""
-        from index.store import reading_order
+    def refresh(self, progress: bool = False, read: bool = True) -> dict:
+        """Prepare what changed for reading, once: the sentence vectors of new passages, and
+        (with `read`) the model's reading of each new passage."""
+        from index.embed import encode_sentences
+        from qa.relevance import encode
 
-        self.reading = Reading(reading_order(self.store.passages()))
-        self.reading.save(self._reading_file)
-        self._read_at = self._reading_file.stat().st_mtime_ns
-        self._retriever = self._lexical = None
-        self.reading_info = self.llm.prepare(self.reading.messages(), STATE) \
-            if self._reads_whole() else {}
+        passages = self.store.passages()
+        new = self.sentence_store.missing(passages)
+        with _bar(progress and len(new) > 50, len(new), "Sentences", "passage") as bar:
+            for i in range(0, len(new), 256):
+                self.sentence_store.add(new[i: i + 256],
+                                        lambda texts: encode(texts, bulk=encode_sentences))
+                bar(len(new[i: i + 256]), len(new))
+        self.sentence_store.remove_except({p.id for p in passages})
+        self._retriever = None
+        self._touch()
+        return self.read(progress, passages) if read else {}
+
+    def read(self, progress: bool = False, passages: list[Passage] | None = None) -> dict:
+        """Have the model read every passage it has not read yet, once (where the backend
+        reads ahead); what it read. Questions are answered meanwhile, between batches."""
+        passages = self.store.passages() if passages is None else passages
+        self.reading_info = {}
+        if passages and self.llm.reads_ahead:
+            # Every passage, and the numbers a question's passages are shown under.
+            shown = [reading.block(p) for p in passages] + reading.marks(self.config.top_k)
+            with _bar(progress, 0, "Reading", "token") as bar:
+                self.reading_info = self.llm.read(reading.head(shown), shown, prune=True,
+                                                  name=reading.STATE, progress=bar)
         return self.reading_info
 
+    # Another process (the chat's uploads, `qa index`) may change the collection: a file in the
+    # data directory is touched on every change, and a retriever older than it is rebuilt.
     @property
-    def _reading_file(self) -> Path:
-        return Path(self.config.data_dir) / "reading.json"
+    def _changes(self) -> Path:
+        return Path(self.config.data_dir) / "changed"
 
-    def _load_reading(self) -> Reading | None:
+    def _touch(self) -> None:
+        self._changes.parent.mkdir(parents=True, exist_ok=True)
+        self._changes.touch()
+        self._seen = self._changed_at()
+
+    def _changed_at(self) -> int:
         try:
-            self._read_at = self._reading_file.stat().st_mtime_ns
+            return self._changes.stat().st_mtime_ns
         except OSError:
-            return None
-        return Reading.load(self._reading_file)
+            return 0
 
     def _follow(self) -> None:
-        """Take up a collection another process changed (the chat's uploads, `qa index`)."""
-        try:
-            changed = self._reading_file.stat().st_mtime_ns != self._read_at
-        except OSError:
-            changed = False
-        if changed:
-            self.reading, self._retriever, self._lexical = self._load_reading(), None, None
-
-    def _reads_whole(self) -> bool:
-        """Whether the model reads the whole collection: a backend that keeps it evaluated, and
-        a collection within `collection_tokens`."""
-        if not (self.reading and self.reading.passages and self.llm.caches_prefix):
-            return False
-        text = self.reading.messages()[0]["content"]
-        return self.llm.count_tokens(text) <= self.config.collection_tokens
+        if self._changed_at() != self._seen:
+            self._seen, self._retriever = self._changed_at(), None
 
     # Answering ------------------------------------------------------------------------------
     @property
@@ -140,11 +167,12 @@ class Assistant:
         return getattr(self._llm, "name", None) or model_name(self.config)
 
     def warm(self) -> None:
-        """Load the model and its reading of the collection now, not on the first question."""
-        if self._reads_whole():
-            self.llm.prepare(self.reading.messages(), STATE)
-        else:
-            self.retrieve("warm up")
+        """Load the models, the retriever and the instructions' reading now, not on the first
+        question."""
+        self.evidence("warm up")
+        if self.llm.reads_ahead:
+            first = reading.marks(1)
+            self.llm.read(reading.head(first), first, name=reading.STATE)
 
     def ask(self, question: str, history=None) -> Answer:
         answer = None
@@ -165,40 +193,39 @@ class Assistant:
         yield from pipeline.stream(asked, history)
 
     def evidence(self, question_text: str) -> Evidence:
-        """What the model reads for a question: the whole collection, or what retrieval finds."""
+        """What the model reads for a question: the passages retrieval picks, grouped by
+        article, each article's in its text order, the article of the best passage first."""
         self._follow()
-        if self._reads_whole():
-            return Evidence(self.reading.passages, self.reading.messages(), STATE,
-                            hints=self._hints(question_text), sentences=self.reading.sentences)
         passages = self.retrieve(question_text)
         if not passages:
             raise IndexMissingError(self.store.where)
-        head = [{"role": "system", "content": prompts.RULES}]
-        for user, reply in prompts.EXAMPLE:
-            head += [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
-        return Evidence(passages, head, "instructions", retrieved=True)
+        rank = {}
+        for i, p in enumerate(passages):
+            rank.setdefault(p.path, i)
+        passages = sorted(passages, key=lambda p: (rank[p.path], p.start))
+        shown = reading.blocks(passages)
+        return Evidence(passages, reading.head(shown), reading.STATE, blocks=shown,
+                        sentences=self.sentence_store.sentences(passages))
 
-    def _hints(self, question_text: str) -> list[int]:
-        """The best passage (numbered from 1) of each of the articles that match best."""
-        if self._lexical is None:
-            from qa.retrieve import Lexical
-
-            self._lexical = Lexical(self.reading.passages)
-        best: dict[str, int] = {}
-        for i in self._lexical.rank(question_text):
-            best.setdefault(self.reading.passages[i].path, i + 1)
-        return list(best.values())
-
-    def retrieve(self, question_text: str):
-        """The passages retrieval picks for a question, cut to their best sentences."""
+    def retrieve(self, question_text: str) -> list[Passage]:
+        """The passages retrieval picks for a question, best first."""
         if self._retriever is None:
             from qa.retrieve import Retriever
 
-            self._retriever = Retriever(self.store, self.embedder, self.config.top_k,
+            self._retriever = Retriever(self.store, self.query_embedder, self.config.top_k,
                                         self.config.retrieve_candidates)
-        passages = self._retriever.retrieve(question_text)
-        if self.config.context_chars and passages:
-            from qa.context import select
+        return self._retriever.retrieve(question_text)
 
-            passages = select(question_text, passages, self.embedder, self.config.context_chars)
-        return passages
+
+@contextlib.contextmanager
+def _bar(show: bool, total: int, desc: str, unit: str):
+    """A progress bar on stderr; yields `advance(done, total)`."""
+    from tqdm import tqdm
+
+    with tqdm(total=total or None, desc=desc, unit=unit, file=sys.stderr, disable=not show,
+              unit_scale=True) as t:
+        def advance(done: int, whole: int) -> None:
+            t.total = whole
+            t.update(done)
+
+        yield advance

@@ -48,20 +48,21 @@ class Config:
                               shown="~/.cache/qa/models")
     threads: int = setting(0, "llama.cpp threads", factory=_cores, shown="all cores")
     # Reading the articles
-    collection_tokens: int = setting(
-        12000, "the largest collection (in tokens) the local model reads whole, once; beyond it "
-               "each question reads the passages retrieval picks")
-    top_k: int = setting(8, "passages retrieved, beyond the whole-collection size")
-    context_chars: int = setting(1600, "characters of those passages' best sentences the model "
-                                       "reads (0: whole passages)")
-    retrieve_candidates: int = setting(12, "passages each retriever returns before fusion")
+    top_k: int = setting(16, "passages the model reads for a question (hybrid retrieval)")
+    retrieve_candidates: int = setting(24, "passages each retriever returns before fusion")
+    assemble: int = setting(1, "1: the passages' readings stored at index time are placed "
+                               "together for a question; 0: they are evaluated in full each "
+                               "time (slower; for comparison)")
+    store_mb: int = setting(0, "most disk the stored readings may take, in MB (0: no limit); "
+                               "the least recently used are read again when needed")
     min_similarity: float = setting(0.3, "refuse without the LLM when no sentence of the "
                                          "articles is this similar to the question (cosine)")
     # Answering
     answers: int = setting(1, "most candidate answers per question: the question and each of "
-                              "its parts first, the others only if none of those holds up")
+                              "its parts first; if none holds up, one from each of the next "
+                              "best articles alone")
     focus: int = setting(3, "sentences (the best of each best-matching article) shown again "
-                            "with the question when the whole collection is read")
+                            "with the question")
     max_tokens: int = setting(120, "longest answer, in tokens")
     support: float = setting(0.5, "share of a claim's content words the sentences it rests on "
                                   "must hold")
@@ -97,9 +98,12 @@ class Config:
             raise ConfigError("The openai LLM needs an endpoint and a model name: --api-base "
                               "http://host:port/v1 --model NAME (or QA_API_BASE, QA_MODEL).")
         for name in ("top_k", "retrieve_candidates", "chunk_size", "max_tokens", "threads",
-                     "max_question_chars", "max_file_mb", "answers", "collection_tokens"):
+                     "max_question_chars", "max_file_mb", "answers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}.")
+        for name in ("store_mb", "focus"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 or more, not {getattr(self, name)}.")
         for name in ("support", "on_topic", "min_similarity"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{name} must be between 0 and 1, not {getattr(self, name)}.")

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from index.types import Passage
 from qa import prompts
 from qa.cite import cite
-from qa.judge import REFUSAL, Judge, choose, claims_of, header
+from qa.judge import REFUSAL, Judge, choose, claims_of
 from qa.question import parts
+from qa.reading import head as reading_head
 from qa.relevance import Sentences
 from qa.types import Answer
 
@@ -17,10 +18,11 @@ from qa.types import Answer
 @dataclass
 class Round:
     """One batch of candidates written side by side, one per prompt; `questions` says what
-    each answers."""
+    each answers. The prompts share their first message, made of `blocks` (qa/reading.py)."""
 
     questions: list[str]
     prompts: list[list[dict]]
+    blocks: list[str]
 
 
 @dataclass
@@ -29,10 +31,9 @@ class Evidence:
 
     passages: list[Passage]  # passage n of the prompts is passages[n - 1]
     head: list[dict]  # the fixed messages every prompt starts with
-    state: str = ""  # the name the backend keeps `head` evaluated under
-    retrieved: bool = False  # the question's turn shows the passages (else `head` holds them)
+    state: str = ""  # the name the backend keeps the instructions evaluated under
+    blocks: list[str] = field(default_factory=list)  # the pieces of `head` read ahead
     focus: str = ""  # sentences to read first, shown with the question
-    hints: list[int] = field(default_factory=list)  # passages worth pointing the model at
     sentences: object = None  # the passages' sentences with their vectors, if already known
 
 
@@ -61,9 +62,10 @@ class Pipeline:
         evidence.focus = self.focus(judges[searched], sentences)
         for round_ in self.rounds(searched, evidence):
             written = [""] * len(round_.questions)
-            for i, piece in self.llm.generate(round_.prompts, fixed=len(evidence.head),
-                                              name=evidence.state,
-                                              max_tokens=self.config.max_tokens):
+            for i, piece in self.llm.generate(round_.prompts, fixed=1, name=evidence.state,
+                                              max_tokens=self.config.max_tokens,
+                                              blocks=round_.blocks,
+                                              assemble=bool(self.config.assemble)):
                 written[i] += piece
                 if i == 0 and not candidates:
                     timings.setdefault("first_token_s", time.perf_counter() - t0)
@@ -84,24 +86,20 @@ class Pipeline:
 
     def rounds(self, question: str, evidence: Evidence) -> Iterator["Round"]:
         """The candidates to write, greedily: first the question as asked and each of its
-        parts; then, only if none of those holds up, up to `answers` - 1 more that read the
-        evidence another way: pointed at the best passage of another article, or with the
-        excerpts in reverse order."""
+        parts, from every passage read; then, only if none of those holds up, up to
+        `answers` - 1 more, each from the passages of one article alone (the best first), so
+        that one article's account cannot crowd out another's."""
         asked = [question] + parts(question)
-        yield Round(asked, [self._prompt(self._turn(q, evidence), evidence) for q in asked])
-        more = self.config.answers - 1
-        if more < 1:
+        turns = [self._turn(q, evidence) for q in asked]
+        yield Round(asked, [evidence.head + [t] for t in turns], evidence.blocks)
+        articles: dict[str, list[int]] = {}
+        for n, p in enumerate(evidence.passages, start=1):
+            articles.setdefault(p.path, []).append(n)
+        if len(articles) < 2:
             return
-        if evidence.retrieved:
-            turns = [self._turn(question, evidence, reverse=True)]
-        else:
-            turns = [prompts.HINTED.format(question=question, n=n) for n in evidence.hints]
-        turns = turns[:more]
-        if turns:
-            yield Round([question] * len(turns), [self._prompt(t, evidence) for t in turns])
-
-    def _prompt(self, turn: str, evidence: Evidence) -> list[dict]:
-        return evidence.head + [{"role": "user", "content": turn}]
+        for numbers in list(articles.values())[: self.config.answers - 1]:
+            shown = [b for n in numbers for b in evidence.blocks[2 * n - 2: 2 * n]]
+            yield Round([question], [reading_head(shown) + [turns[0]]], shown)
 
     def focus(self, judge: Judge, sentences) -> str:
         """The best sentence of each of the articles that match the question best, numbered by
@@ -118,16 +116,12 @@ class Pipeline:
         top = sorted(best.values(), reverse=True)[:k]
         return "\n".join(f"[{i + 1}] {prompts.quoted(sentences.texts[i][j])}" for _, i, j in top)
 
-    def _turn(self, question: str, evidence: Evidence, reverse: bool = False) -> str:
-        if not evidence.retrieved:
-            if evidence.focus:
-                return prompts.FOCUSED.format(focus=evidence.focus, question=question)
-            return prompts.QUESTION.format(question=question)
-        numbered = list(enumerate(evidence.passages, start=1))
-        shown = "\n\n".join(prompts.EXCERPT.format(n=n, header=prompts.quoted(header(p)),
-                                                    text=prompts.quoted(p.text.strip()))
-                             for n, p in (reversed(numbered) if reverse else numbered))
-        return prompts.EXCERPTS.format(passages=shown, question=question)
+    def _turn(self, question: str, evidence: Evidence) -> dict:
+        if evidence.focus:
+            text = prompts.FOCUSED.format(focus=evidence.focus, question=question)
+        else:
+            text = prompts.QUESTION.format(question=question)
+        return {"role": "user", "content": text}
 
     def condense(self, question: str, history) -> str:
         """A follow-up rewritten as a standalone question, using the last few turns."""

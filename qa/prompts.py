@@ -7,15 +7,15 @@ Rules:
 - If the passages give different accounts, or the question asks several things, give each one with its number.
 - If the passages do not state the answer, reply exactly: The articles do not say."""
 
-# The whole collection, read once: one header per article, then its numbered passages.
-ARTICLE = "Article: {header}"
-PASSAGE = "[{n}] {text}"
-COLLECTION = "{rules}\n\nThe articles:\n\n{articles}"
+# What the model reads: the rules, then the passages retrieval picks, each under its number and
+# its article's header. Each passage is read once, at index time, after HEAD alone; a question
+# places those readings one after another (qa/llm/llamacpp.py), so a passage's text must not
+# depend on the others or on the question. The number is a separate piece for the same reason.
+HEAD = "{rules}\n\nThe passages:\n\n"
+MARK = "[{n}]\n"
+PASSAGE = "Article: {header}\n{text}\n\n"
 QUESTION = "Question: {question}"
 FOCUSED = "Passages that bear on it:\n{focus}\n\nQuestion: {question}"
-# A pointer to a passage retrieval ranks high: a small model otherwise reads one article's
-# account and stops there.
-HINTED = "Question: {question} (See passage [{n}].)"
 
 REFUSAL = "The articles do not say."
 
@@ -29,33 +29,6 @@ def quoted(text: str) -> str:
     for token, harmless in _ESCAPES.items():
         text = text.replace(token, harmless)
     return text
-
-# Beyond the whole-collection size: the passages retrieval picks, in the question's turn.
-EXCERPTS = "Passages:\n\n{passages}\n\nQuestion: {question}"
-EXCERPT = '[{n}] From {header}:\n"""\n{text}\n"""'
-
-# A worked example for the retrieval path (invented town and facts): a disagreement and a
-# refusal, in the format the rules ask for.
-EXAMPLE = [
-    (EXCERPTS.format(
-        passages="\n\n".join([
-            EXCERPT.format(n=1, header='"Storm floods Lakeview" (Lakeview Herald)',
-                           text="Heavy rain flooded Lakeview on Sunday. Mayor Ana Ruiz said "
-                                "about 300 homes were damaged."),
-            EXCERPT.format(n=2, header='"Lakeview cleans up" (River Valley News)',
-                           text="Officials counted 350 damaged homes in Lakeview, where the "
-                                "river rose two metres overnight."),
-        ]),
-        question="How many homes did the flood damage?"),
-     "The articles differ: Mayor Ana Ruiz said about 300 homes were damaged [1], while "
-     "officials counted 350 [2]."),
-    (EXCERPTS.format(
-        passages=EXCERPT.format(n=1, header='"Storm floods Lakeview" (Lakeview Herald)',
-                                text="Heavy rain flooded Lakeview on Sunday. Mayor Ana Ruiz "
-                                     "said about 300 homes were damaged."),
-        question="How many people died in the Lakeview flood?"),
-     REFUSAL),
-]
 
 # Follow-ups ("And how many in April?") are rewritten into a standalone question first.
 CONDENSE = """Rewrite the user's last question so it can be understood without the conversation: replace words like "it", "they", "that" or "there" with what they refer to. Keep the question's meaning and wording otherwise. If it already stands alone, repeat it unchanged. Reply with the question only."""

@@ -1,67 +1,89 @@
-"""The collection as the model reads it whole: the instructions, then every article's header
-and numbered passages, in the order the articles were indexed. Computed at index time, kept
-beside the index (the passages here, the model's evaluated state by the LLM backend)."""
+"""What the model reads, prepared at index time: each passage as a block of text read once by
+the model under its article's header (the state kept by the LLM backend), and each passage's
+sentences with their vectors (kept here, one file a passage). A question then costs only its
+own tokens and the passages retrieval picks for it, at any collection size."""
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+import os
 from pathlib import Path
+
+import numpy as np
 
 from index.types import Passage
 from qa import prompts
 from qa.judge import header
+from qa.relevance import Sentences, split
 
-STATE = "collection"  # the name the backend keeps the evaluated collection under
+STATE = "instructions"  # the name the backend keeps the evaluated instructions under
 
 
-@dataclass
-class Reading:
-    passages: list[Passage]  # passage n of the prompt is passages[n - 1]
-    _sentences: object = None
+def block(p: Passage) -> str:
+    """A passage as the model reads it: under its article's title, outlet and date."""
+    text = prompts.quoted(" ".join(p.text.split()))
+    return prompts.PASSAGE.format(header=prompts.quoted(header(p)), text=text)
 
-    @property
-    def sentences(self):
-        """Every passage's sentences and their vectors (qa/relevance.py)."""
-        if self._sentences is None:
-            from qa.relevance import Sentences
 
-            self._sentences = Sentences(self.passages)
-        return self._sentences
+def blocks(passages: list[Passage]) -> list[str]:
+    """The numbered blocks of passages read in this order: a number, then its passage."""
+    out = []
+    for n, p in enumerate(passages, start=1):
+        out += [prompts.MARK.format(n=n), block(p)]
+    return out
 
-    def messages(self) -> list[dict]:
-        """The fixed part of every prompt: one system message."""
-        blocks, last = [], None
-        for n, p in enumerate(self.passages, start=1):
-            if p.path != last:
-                blocks.append(("\n" if blocks else "")
-                              + prompts.ARTICLE.format(header=prompts.quoted(header(p))))
-                last = p.path
-            blocks.append(prompts.PASSAGE.format(n=n, text=prompts.quoted(" ".join(p.text.split()))))
-        text = prompts.COLLECTION.format(rules=prompts.RULES, articles="\n".join(blocks))
-        return [{"role": "system", "content": text}]
 
-    def save(self, path: Path) -> None:
-        """The passages, and their sentences' vectors beside them (computed once, here)."""
-        import numpy as np
+def head(shown: list[str]) -> list[dict]:
+    """The fixed messages of every prompt: the rules, then these blocks."""
+    return [{"role": "system", "content": prompts.HEAD.format(rules=prompts.RULES)
+             + "".join(shown)}]
 
-        np.save(path.with_suffix(".tmp.npy"), self.sentences.flat())
-        path.with_suffix(".tmp.npy").replace(path.with_suffix(".npy"))
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps([asdict(p) for p in self.passages], ensure_ascii=False))
-        tmp.replace(path)
 
-    @classmethod
-    def load(cls, path: Path) -> "Reading | None":
-        import numpy as np
+def marks(count: int) -> list[str]:
+    """The number blocks of up to `count` passages: read ahead like the passages."""
+    return [prompts.MARK.format(n=n) for n in range(1, count + 1)]
 
-        from qa.relevance import Sentences
 
-        try:
-            reading = cls([Passage(**p) for p in json.loads(path.read_text())])
-        except (OSError, ValueError, TypeError):
-            return None
-        try:
-            reading._sentences = Sentences(reading.passages, np.load(path.with_suffix(".npy")))
-        except (OSError, ValueError):
-            pass  # computed when first needed
-        return reading
+class SentenceStore:
+    """Each passage's sentence vectors, one file a passage, named by its id (which changes with
+    its text and its article's header)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def _path(self, passage_id: str) -> Path:
+        return self.folder / f"{passage_id}.npy"
+
+    def missing(self, passages: list[Passage]) -> list[Passage]:
+        return [p for p in passages if not self._path(p.id).exists()]
+
+    def add(self, passages: list[Passage], encode) -> None:
+        """Vectors for these passages' sentences, `encode(texts)` called once for all."""
+        if not passages:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        texts = [split(p.text) for p in passages]
+        vectors = np.asarray(encode([s for t in texts for s in t]), dtype=np.float32)
+        at = 0
+        for p, sents in zip(passages, texts):
+            tmp = self.folder / f"{p.id}.{os.getpid()}.tmp.npy"
+            np.save(tmp, vectors[at: at + len(sents)])
+            os.replace(tmp, self._path(p.id))
+            at += len(sents)
+
+    def remove_except(self, keep: set[str]) -> int:
+        """Forget the vectors of passages no longer indexed; how many went."""
+        gone = 0
+        for f in self.folder.glob("*.npy") if self.folder.exists() else []:
+            if f.stem not in keep:
+                f.unlink(missing_ok=True)
+                gone += 1
+        return gone
+
+    def sentences(self, passages: list[Passage]) -> Sentences:
+        """The passages' sentences with their stored vectors (encoded now where missing)."""
+        vectors = []
+        for p in passages:
+            try:
+                vectors.append(np.load(self._path(p.id)))
+            except (OSError, ValueError):
+                vectors.append(None)
+        return Sentences(passages, vectors)

@@ -10,8 +10,9 @@ _KEEP = 50_000  # sentence vectors kept between questions (about 75 MB)
 _known: dict[str, np.ndarray] = {}
 
 
-def encode(texts: list[str]) -> np.ndarray:
-    """Unit vectors of the texts; a sentence seen before is not encoded again."""
+def encode(texts: list[str], bulk=None) -> np.ndarray:
+    """Unit vectors of the texts; a sentence seen before is not encoded again. `bulk(texts)`,
+    if given, encodes the new ones (sentence-transformers, for many at once)."""
     from threadpoolctl import threadpool_limits
 
     from index.encode import encoder
@@ -22,7 +23,9 @@ def encode(texts: list[str]) -> np.ndarray:
     if len(_known) + len(new) > _KEEP:
         _known.clear()
         new = list(dict.fromkeys(texts))
-    if new:
+    if new and bulk is not None:
+        _known.update(zip(new, np.asarray(bulk(new), dtype=np.float32)))
+    elif new:
         # One BLAS thread: small matrices gain little from more, and a busy second core (the
         # LLM's threads winding down, another process) made two threads ten times slower.
         with threadpool_limits(1):
@@ -30,24 +33,28 @@ def encode(texts: list[str]) -> np.ndarray:
     return np.asarray([_known[t] for t in texts]).reshape(len(texts), -1)
 
 
+def split(text: str) -> list[str]:
+    """A passage's sentences, as its vectors are kept."""
+    return T.sentences(text) or [text]
+
+
 class Sentences:
     """The sentences of some passages and their vectors."""
 
-    def __init__(self, passages: list[Passage], vectors: np.ndarray | None = None):
-        """`vectors`: every sentence's, in order, as `flat()` gave them before."""
-        self.texts = [T.sentences(p.text) or [p.text] for p in passages]
-        flat = [s for sents in self.texts for s in sents]
-        if vectors is None or len(vectors) != len(flat):
-            vectors = encode(flat)
-        else:
-            _known.update(zip(flat, vectors))
-        self.vectors, at = [], 0
-        for sents in self.texts:
-            self.vectors.append(vectors[at: at + len(sents)])
-            at += len(sents)
-
-    def flat(self) -> np.ndarray:
-        return np.concatenate(self.vectors) if self.vectors else np.zeros((0, 384), np.float32)
+    def __init__(self, passages: list[Passage], vectors: list | None = None):
+        """`vectors`: per passage, its sentences' vectors where known (else None)."""
+        self.texts = [split(p.text) for p in passages]
+        known = list(vectors) if vectors is not None else [None] * len(passages)
+        for i, sents in enumerate(self.texts):
+            if known[i] is None or len(known[i]) != len(sents):
+                known[i] = None
+        todo = [s for sents, v in zip(self.texts, known) if v is None for s in sents]
+        fresh, at = encode(todo), 0
+        self.vectors = []
+        for sents, v in zip(self.texts, known):
+            if v is None:
+                v, at = fresh[at: at + len(sents)], at + len(sents)
+            self.vectors.append(np.asarray(v, dtype=np.float32))
 
     def similarity(self, query: np.ndarray) -> list[np.ndarray]:
         """Per passage, the cosine similarity of each of its sentences to the query vector."""

@@ -1,7 +1,6 @@
 """Hybrid retrieval: dense (Chroma) and BM25 over the same passages, fused by reciprocal rank."""
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import numpy as np
@@ -113,31 +112,3 @@ class Retriever:
         q = np.asarray(query_embedding)
         return {pid: float(np.dot(q, np.asarray(emb)))
                 for pid, emb in self.store.embeddings(ids).items()}
-
-
-
-class Lexical:
-    """BM25 over a few passages, for pointing the model at the passages that matter.
-
-    bm25s directly rather than through llama-index's BM25Retriever (which wraps it): importing
-    llama-index costs a second, more than a one-shot answer from the whole collection can spare.
-    """
-
-    def __init__(self, passages: list[Passage]):
-        import bm25s
-        import Stemmer
-
-        self.passages, self._stemmer = passages, Stemmer.Stemmer("english")
-        self._index = bm25s.BM25()
-        self._index.index(self._tokens([p.text for p in passages]), show_progress=False)
-
-    def _tokens(self, texts: list[str]):
-        import bm25s
-
-        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
-
-    def rank(self, question: str, k: int = 10) -> list[int]:
-        """Indexes of the best passages for the question, best first."""
-        k = min(k, len(self.passages))
-        docs, scores = self._index.retrieve(self._tokens([question]), k=k, show_progress=False)
-        return [int(d) for d, s in zip(docs[0], scores[0]) if s > 0]

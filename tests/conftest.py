@@ -70,30 +70,34 @@ def fake_embedder():
 class ScriptedLLM:
     """An LLM backend that answers every prompt with a scripted reply, word by word, and
     records the prompts it was given. With `later` replies, each call after the first gives
-    the next one (the last repeats). `caches_prefix` picks the whole-collection path."""
+    the next one (the last repeats). `reads_ahead` makes it a backend that reads passages at
+    index time (it records what it was given to read)."""
 
-    def __init__(self, reply: str, *later: str, caches_prefix: bool = True):
-        self.replies, self.later, self.caches_prefix = [reply], list(later), caches_prefix
-        self.name, self.prompts, self.prepared = "scripted", [], []
+    def __init__(self, reply: str, *later: str, reads_ahead: bool = True):
+        self.replies, self.later, self.reads_ahead = [reply], list(later), reads_ahead
+        self.name, self.prompts, self.blocks, self.read_blocks = "scripted", [], [], []
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 4
 
-    def prepare(self, messages, name="prefix"):
-        self.prepared.append((messages, name))
-        return {"tokens": self.count_tokens(messages[0]["content"])}
+    def read(self, messages, blocks, name="prefix", progress=None, prune=False):
+        assert messages[0]["content"].endswith("".join(blocks))
+        self.read_blocks.append(list(blocks))
+        return {"blocks": len(blocks), "read": len(blocks)}
 
-    def generate(self, prompts, *, fixed=0, max_tokens=200, name="prefix"):
+    def generate(self, prompts, *, fixed=0, max_tokens=200, name="prefix", blocks=None,
+                 assemble=True):
         if self.prompts and self.later:
             self.replies[0] = self.later.pop(0)
         self.prompts.append(prompts)
+        self.blocks.append(blocks)
         for i in range(len(prompts)):
             for piece in re.findall(r"\S+\s*", self.replies[0]):
                 yield i, piece
 
 
-def scripted_llm(reply: str, *later: str, caches_prefix: bool = True) -> ScriptedLLM:
-    return ScriptedLLM(reply, *later, caches_prefix=caches_prefix)
+def scripted_llm(reply: str, *later: str, reads_ahead: bool = True) -> ScriptedLLM:
+    return ScriptedLLM(reply, *later, reads_ahead=reads_ahead)
 
 
 @pytest.fixture
@@ -101,10 +105,10 @@ def make_assistant(tmp_path, seeds):
     """An Assistant over the seed copy with the fake embedder and a scripted reply."""
     from qa import Assistant
 
-    def make(reply="", *later, caches_prefix=True, **overrides):
+    def make(reply="", *later, reads_ahead=True, **overrides):
         return Assistant.build(
             [seeds], data_dir=tmp_path / "data", embed_model=fake_embedder(),
-            language_model=scripted_llm(reply, *later, caches_prefix=caches_prefix),
+            language_model=scripted_llm(reply, *later, reads_ahead=reads_ahead),
             min_similarity=0.0, **overrides)
 
     return make
@@ -143,6 +147,14 @@ def seed_index(tmp_path_factory):
     data = tmp_path_factory.mktemp("seed-index")
     Assistant.build([SEEDS], data_dir=data)
     return data
+
+
+@pytest.fixture
+def seed_copy(seed_index, tmp_path) -> Path:
+    """A private copy of the seed index, the model's readings included: free to change."""
+    copy = tmp_path / "seed-copy"
+    shutil.copytree(seed_index, copy)
+    return copy
 
 
 @contextlib.contextmanager

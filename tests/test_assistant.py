@@ -8,7 +8,7 @@ import pytest
 from conftest import fake_embedder, scripted_llm
 from qa import Answer, Assistant, prompts, text
 from qa.errors import IndexMissingError, InputError
-from qa.judge import REFUSAL, is_refusal
+from qa.judge import REFUSAL, header, is_refusal
 
 FERRY = """Ferry strike halts service to Dunmore Island
 
@@ -41,7 +41,8 @@ def ferry(seeds):
 
 
 def ferry_passages(a):
-    return [p for p in a.reading.passages if p.source == "ferry.txt"]
+    """The ferry article's passages as stored, and as retrieval can still find them."""
+    return [p for p in a.store.passages() + a.retrieve(QUESTION) if p.source == "ferry.txt"]
 
 
 # The collection ----------------------------------------------------------------------------
@@ -110,31 +111,32 @@ def test_articles_are_listed_in_reading_order_with_title_outlet_date_and_counts(
     assert [x.source for x in a.articles()] == [x.source for x in listed]
 
 
-def test_index_and_remove_refresh_the_models_reading(make_assistant, seeds, tmp_path):
+def test_index_and_remove_refresh_what_the_model_reads(make_assistant, seeds, tmp_path):
     a = make_assistant()
-    reading = tmp_path / "data" / "reading.json"
+    vectors = tmp_path / "data" / "sentences"
 
-    def sources():
-        return {p["source"] for p in json.loads(reading.read_text())}
+    def read_titles():
+        return {line for block in a.llm.read_blocks[-1] for line in block.splitlines()
+                if line.startswith("Article: ")}
 
-    assert sources() == {f.name for f in seeds.iterdir()}
-    assert a.llm.prepared[-1] == (a.reading.messages(), "collection")
+    assert len(read_titles()) == 3 and len(list(vectors.glob("*.npy"))) == a.store.count()
     (seeds / "ferry.txt").write_text(FERRY)
     a.index([seeds])
-    assert "ferry.txt" in sources()
-    assert "Ferry strike halts service" in a.llm.prepared[-1][0][0]["content"]
+    assert any("Ferry strike halts service" in t for t in read_titles())
+    assert len(list(vectors.glob("*.npy"))) == a.store.count()
     a.remove(["ferry.txt"])
-    assert "ferry.txt" not in sources()
-    assert "Ferry strike halts service" not in a.llm.prepared[-1][0][0]["content"]
+    a.read()  # removing reads nothing; the next reading forgets it
+    assert not any("Ferry strike halts service" in t for t in read_titles())
+    assert len(list(vectors.glob("*.npy"))) == a.store.count()  # its vectors went with it
 
-    retrieving = make_assistant(caches_prefix=False)  # nothing to keep evaluated
-    assert retrieving.llm.prepared == [] and sources() == {f.name for f in seeds.iterdir()}
+    hosted = make_assistant(reads_ahead=False)  # a backend that keeps nothing: nothing to read
+    assert hosted.llm.read_blocks == []
 
 
 def test_removing_every_article_leaves_an_index_that_says_run_qa_index(make_assistant, seeds):
     a = make_assistant()
     a.remove([f.name for f in seeds.iterdir()])
-    assert a.articles() == [] and a.reading.passages == []
+    assert a.articles() == [] and a.store.passages() == []
     with pytest.raises(IndexMissingError, match="qa index"):
         a.ask(QUESTION)
 
@@ -149,7 +151,7 @@ def test_a_corrected_date_reaches_every_passage_of_the_article(make_assistant, s
 # Answers and their citations ---------------------------------------------------------------
 def test_an_answer_from_a_seed_passage_cites_that_passage(make_assistant, seeds):
     a = make_assistant()
-    passage = next(p for p in a.reading.passages if "sirens" in p.text)
+    passage = next(p for p in a.store.passages() if "sirens" in p.text)
     first, second = [s for s in text.sentences(passage.text) if "retaliat" in s][:2]
     a = make_assistant(f"{first} {second}")
     answer = a.ask("How did Israel react to the Iranian attack?")
@@ -240,57 +242,60 @@ def test_answer_to_dict_has_citations_with_title_outlet_and_date(make_assistant,
 
 
 # What the model reads -----------------------------------------------------------------------
+def shown_titles(system: str) -> dict[int, str]:
+    """The article title each numbered passage of a prompt is shown under."""
+    return {int(n): title for n, title in re.findall(r'^\[(\d+)\]\nArticle: "([^"]+)"', system, re.M)}
+
+
 def test_focus_shows_the_best_sentence_of_each_best_matching_article_with_the_question(
         make_assistant, ferry):
     a = make_assistant(UNION, focus=2)
     a.ask(QUESTION)
-    turn = a.llm.prompts[0][0][-1]["content"]
-    head, question = turn.split("\n\nQuestion: ")
+    [[system, turn]] = a.llm.prompts[0]
+    head, question = turn["content"].split("\n\nQuestion: ")
     assert question == QUESTION and head.startswith("Passages that bear on it:\n")
     shown = head.splitlines()[1:]
     assert len(shown) == 2 and all(re.match(r"\[\d+\] \S", line) for line in shown)
     numbers = [int(re.match(r"\[(\d+)\]", line).group(1)) for line in shown]
-    articles = {a.reading.passages[n - 1].path for n in numbers}
-    assert len(articles) == 2  # one sentence per article, from two different articles
+    titles = shown_titles(system["content"])
+    assert len({titles[n] for n in numbers}) == 2  # one sentence from each of two articles
 
 
-def test_the_prompt_holds_every_passage_numbered_under_its_article_header(make_assistant, ferry):
-    a = make_assistant(UNION, focus=0)
+def test_the_prompt_holds_the_retrieved_passages_numbered_under_their_article_header(
+        make_assistant, ferry):
+    a = make_assistant(UNION, focus=0, top_k=6)
     answer = a.ask(QUESTION)
     [[system, turn]] = a.llm.prompts[0]
     assert turn == {"role": "user", "content": f"Question: {QUESTION}"}
-    content = system["content"]
-    assert content.startswith(prompts.RULES) and content.count("Article: ") == 4
+    content, blocks = system["content"], a.llm.blocks[0]
+    assert content == prompts.HEAD.format(rules=prompts.RULES) + "".join(blocks)
+    assert len(blocks) == 2 * 6 and blocks[0::2] == [f"[{n}]\n" for n in range(1, 7)]
     assert ('Article: "Ferry strike halts service to Dunmore Island" (The Riverside Courier, '
-            'Monday, March 3, 2025)') in content
-    assert "(Los Angeles Times, Tuesday, October 1, 2024)" in content
-    at = 0
-    for n, p in enumerate(a.reading.passages, start=1):
-        where = content.index(f"[{n}] {prompts.quoted(' '.join(p.text.split()))}", at)
-        assert content[content.rindex("Article: ", 0, where):].startswith(f'Article: "{p.title}')
-        at = where
-    assert sorted(p.id for p in answer.passages) == sorted(p.id for p in a.reading.passages)
-    assert len(answer.passages) == a.store.count()
+            'Monday, March 3, 2025)\n') in content
+    by_id = {p.id: p for p in a.store.passages()}
+    read = [p for p in answer.passages]
+    assert len(read) == 6 and all(p.id in by_id for p in read)
+    for p in read:  # each passage whole, once, right under its article's header
+        body = prompts.quoted(" ".join(p.text.split()))
+        assert blocks.count(f'Article: {header(p)}\n{body}\n\n') == 1
+    # The articles are kept together, each in its text order.
+    order = [(p.path, p.start) for p in sorted(read, key=lambda p: blocks.index(
+        f'Article: {header(p)}\n{prompts.quoted(" ".join(p.text.split()))}\n\n'))]
+    paths = [path for path, _ in order]
+    assert paths == sorted(paths, key=paths.index) and all(
+        x[1] < y[1] for x, y in zip(order, order[1:]) if x[0] == y[0])
+    assert a.llm.read_blocks and set(blocks[1::2]) <= set(a.llm.read_blocks[-1])
 
 
-def test_the_retrieval_path_shows_the_excerpts_delimited_as_data(make_assistant, ferry):
-    a = make_assistant(UNION, caches_prefix=False)
-    answer = a.ask(QUESTION)
-    [prompt] = a.llm.prompts[0]
-    assert prompt[0] == {"role": "system", "content": prompts.RULES}
-    turn = prompt[-1]["content"]
-    assert turn.startswith("Passages:\n\n") and turn.endswith(f"\n\nQuestion: {QUESTION}")
-    assert 1 <= len(answer.passages) <= a.config.top_k
-    for n, p in enumerate(answer.passages, start=1):
-        assert f'[{n}] From "{p.title}' in turn and f'\n"""\n{p.text.strip()}\n"""' in turn
-    assert answer.text == f"{UNION[:-1]} [1]." and a.llm.prepared == []
-    [c] = answer.citations
-    assert FERRY[c.start:c.end] == c.text and UNION[:-1] in c.text
+def test_a_backend_that_does_not_read_ahead_gets_the_same_prompt(make_assistant, ferry):
+    ahead, hosted = make_assistant(UNION), make_assistant(UNION, reads_ahead=False)
+    assert ahead.ask(QUESTION).text == hosted.ask(QUESTION).text == f"{UNION[:-1]} [1]."
+    assert ahead.llm.prompts == hosted.llm.prompts
 
 
 def test_an_off_topic_question_is_refused_without_the_llm(make_assistant, tmp_path):
-    make_assistant(caches_prefix=False)
-    llm = scripted_llm("Paris is the capital of France [1].", caches_prefix=False)
+    make_assistant(reads_ahead=False)
+    llm = scripted_llm("Paris is the capital of France [1].", reads_ahead=False)
     a = Assistant(data_dir=tmp_path / "data", embed_model=fake_embedder(), language_model=llm,
                   min_similarity=0.99)
     *streamed, answer = a.stream("What is the capital of France?")
@@ -311,25 +316,20 @@ def test_a_second_round_of_candidates_only_when_the_first_does_not_hold_up(make_
     held.ask(QUESTION)
     assert len(held.llm.prompts) == 1
 
-    failed = make_assistant(INVENTED, answers=3)  # up to two more, each pointed at a passage
+    failed = make_assistant(INVENTED, answers=3)  # up to two more, each from one article
     failed.ask(QUESTION)
-    first, second = failed.llm.prompts
-    assert len(first) == 1 and 1 <= len(second) <= 2
-    pointed = rf"Question: {re.escape(QUESTION)} \(See passage \[\d+\]\.\)"
-    assert all(re.fullmatch(pointed, p[-1]["content"]) for p in second)
+    first, *more = failed.llm.prompts
+    assert len(first) == 1 and len(more) == 2 and all(len(r) == 1 for r in more)
+    everything = shown_titles(first[0][0]["content"])
+    assert len(set(everything.values())) > 1
+    for [prompt] in more:
+        alone = shown_titles(prompt[0]["content"])
+        assert len(set(alone.values())) == 1  # one article, under the numbers of the first round
+        assert all(everything[n] == title for n, title in alone.items())
 
     greedy = make_assistant(INVENTED, answers=1)
     greedy.ask(QUESTION)
     assert len(greedy.llm.prompts) == 1
-
-
-def test_on_the_retrieval_path_the_second_round_reads_the_excerpts_in_reverse(make_assistant,
-                                                                              ferry):
-    a = make_assistant(INVENTED, caches_prefix=False, answers=3)
-    a.ask(QUESTION)
-    [[first], [second]] = a.llm.prompts
-    order = [re.findall(r"^\[(\d+)\] From", p[-1]["content"], re.M) for p in (first, second)]
-    assert len(order[0]) > 1 and order[1] == order[0][::-1]
 
 
 def test_a_follow_up_is_rewritten_into_a_standalone_question(make_assistant, ferry):

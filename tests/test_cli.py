@@ -32,10 +32,12 @@ def run(*args):
 def fakes(monkeypatch):
     """The fake embedder and a scripted LLM answering UNION, wherever the CLI loads models."""
     import index.embed
+    import index.encode
     import qa.llm
 
     llm = scripted_llm(UNION)
     monkeypatch.setattr(index.embed, "load_embedder", fake_embedder)
+    monkeypatch.setattr(index.encode, "minilm_embedding", fake_embedder)
     monkeypatch.setattr(qa.llm, "load_llm", lambda *args, **kwargs: llm)
     return llm
 

@@ -9,7 +9,7 @@ from qa.errors import ConfigError
 
 
 def test_defaults_then_env_then_overrides(monkeypatch, tmp_path):
-    assert Config.load().top_k == 8 and Config.load().data_dir == Path(".qa")
+    assert Config.load().top_k == 16 and Config.load().data_dir == Path(".qa")
     monkeypatch.setenv("QA_TOP_K", "6")
     monkeypatch.setenv("QA_DATA_DIR", str(tmp_path))
     config = Config.load()

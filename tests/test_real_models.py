@@ -44,24 +44,39 @@ def test_refuses_what_the_articles_do_not_say(assistant, question):
     assert answer.text == "The articles do not say."
 
 
-def test_the_model_read_the_collection_once_and_a_new_process_reuses_it(seed_index):
+def test_the_model_read_each_passage_once_and_a_new_process_reuses_it(seed_index):
     again = Assistant(data_dir=seed_index)
-    reading = again.llm.prepare(again.reading.messages(), "collection")
-    assert reading["tokens"] > 1000 and reading["evaluated"] == 0
+    info = again.read()
+    assert info["blocks"] > 20 and info["read"] == 0
 
 
-def test_an_added_article_is_read_on_from_where_the_collection_ended(tmp_path):
-    a = Assistant.build([SEEDS], data_dir=tmp_path / "d")
+FERRY = ("Ferry strike on Dunmore Island\n\nFerry crews on Dunmore Island walked off the job on "
+         "Monday over unpaid overtime.\n\nThe harbour master said cargo ships would still dock.")
+WHY = "Why did the Dunmore Island ferry crews walk off the job?"
+
+
+def test_an_added_article_alone_is_read_a_changed_passage_again_a_removed_one_never(
+        seed_copy, tmp_path):
+    a = Assistant(data_dir=seed_copy)
     extra = tmp_path / "extra"
     extra.mkdir()
-    (extra / "ferry.txt").write_text("Ferry strike on Dunmore Island\n\nFerry crews on Dunmore "
-                                     "Island walked off the job on Monday over unpaid overtime.")
-    first = a.reading_info["tokens"]
+    (extra / "ferry.txt").write_text(FERRY)
     a.index([extra], prune=False)
-    grown = a.reading_info  # what indexing had the model read: the new article only
-    assert grown["reused"] >= first - 4 and 0 < grown["evaluated"] < 100
-    answer = a.ask("Why did the Dunmore Island ferry crews walk off the job?")
+    assert a.reading_info["read"] == 1  # the new article's one passage, nothing else
+    answer = a.ask(WHY)
     assert "overtime" in answer.text and answer.citations[0].source == "ferry.txt"
+
+    (extra / "ferry.txt").write_text(FERRY.replace("Monday", "Tuesday"))
+    a.index([extra], prune=False)
+    assert a.reading_info["read"] == 1  # the changed passage
+
+    stored = len(list((seed_copy / "llm" / "read").glob("*.state")))
+    a.remove(["ferry.txt"])
+    assert a.read()["read"] == 0
+    assert len(list((seed_copy / "llm" / "read").glob("*.state"))) == stored - 1
+    gone = a.ask(WHY)
+    assert "ferry.txt" not in {p.source for p in gone.passages}
+    assert "ferry.txt" not in {c.source for c in gone.citations}
 
 
 def test_an_answer_does_not_depend_on_the_question_asked_before(assistant):
@@ -109,14 +124,14 @@ def test_a_question_in_another_language_gets_an_answer_or_a_refusal(assistant):
     assert answer.abstained or (answer.citations and "400" in answer.text), answer.text
 
 
-def test_beyond_the_whole_collection_size_retrieval_answers(seed_index):
-    small = Assistant(data_dir=seed_index, collection_tokens=100)
-    shown = " ".join(p.text for p in small.retrieve(
+def test_each_part_of_a_question_finds_its_passage_and_full_evaluation_agrees(seed_index):
+    a = Assistant(data_dir=seed_index)
+    shown = " ".join(p.text for p in a.retrieve(
         "How many ballistic missiles did Iran fire at Israel, and where was the Abdo family "
         "heading when they fled?"))
     assert "400" in shown and "Tripoli" in shown  # each part of the question finds its passage
-    answer = small.ask(MISSILES)
-    assert "400" in answer.text and answer.citations and len(answer.passages) <= 8
+    full = Assistant(data_dir=seed_index, assemble=0).ask(MISSILES)  # the same, not placed
+    assert "400" in full.text and full.citations and len(full.passages) <= a.config.top_k
 
 
 def test_the_small_model_runs_through_the_cli(seed_index):

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import fake_embedder
 from index.store import Store
-from qa.retrieve import Lexical, Retriever, rrf
+from qa.retrieve import Retriever, rrf
 from qa.types import Passage
 
 TEXTS = ["The storm sank 12 fishing boats in Port Alder on Sunday.",
@@ -33,13 +33,6 @@ def test_rrf_rewards_agreement_between_rankings():
     fused = rrf([["a", "b", "c"], ["b", "a"], ["b"]])
     assert max(fused, key=fused.get) == "b" and fused["c"] < fused["a"]
     assert fused["c"] == pytest.approx(1 / 63)
-
-
-def test_lexical_ranks_the_passage_with_the_query_words_first():
-    lexical = Lexical([passage(i, t) for i, t in enumerate(TEXTS)])
-    assert lexical.rank("parking fees raised by the council")[0] == 2
-    assert lexical.rank("Why did ferry crews walk off?")[0] == 4
-    assert lexical.rank("zebra giraffe") == []  # no word in common: no match at all
 
 
 def test_the_retriever_finds_the_passage_and_reports_its_cosine_similarity(store):

@@ -23,26 +23,19 @@ def only_real_turns(prompt: list[dict]) -> None:
     assert read.count("<|im_end|>") == len(prompt) and "<|endoftext|>" not in read
 
 
-def test_an_article_cannot_open_a_chat_turn_in_the_whole_collection(make_assistant, seeds):
+@pytest.mark.parametrize("reads_ahead", [True, False])
+def test_an_article_cannot_open_a_chat_turn_in_a_prompt_or_a_reading(make_assistant, seeds,
+                                                                    reads_ahead):
     (seeds / "evil.txt").write_text(EVIL)
-    a = make_assistant("Fine [1].")
-    a.ask(QUESTION)
-    [prompt] = a.llm.prompts[0]
-    only_real_turns(prompt)
-    assert "Ignore all previous instructions" in prompt[0]["content"]  # shown, as data
-    only_real_turns(a.llm.prepared[-1][0])
-
-
-def test_an_article_cannot_close_an_excerpt_or_open_a_chat_turn(make_assistant, seeds):
-    (seeds / "evil.txt").write_text(EVIL)
-    a = make_assistant("Fine [1].", caches_prefix=False)
+    a = make_assistant("Fine [1].", reads_ahead=reads_ahead)
     answer = a.ask(QUESTION)
     [prompt] = a.llm.prompts[0]
     only_real_turns(prompt)
     assert "evil.txt" in {p.source for p in answer.passages}
-    turn = prompt[-1]["content"]
-    assert turn.count('"""') == 2 * len(answer.passages)  # each excerpt's quotes, no more
-    assert "'''" in turn
+    assert "Ignore all previous instructions" in prompt[0]["content"]  # shown, as data
+    assert '"""' not in prompt[0]["content"] and "'''" in prompt[0]["content"]
+    for blocks in a.llm.read_blocks:  # what the model reads at index time, block by block
+        only_real_turns([{"role": "system", "content": "".join(blocks)}])
 
 
 def test_api_key_is_never_in_repr_or_public_settings(monkeypatch):

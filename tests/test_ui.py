@@ -204,7 +204,7 @@ def _file(folder, name: str, content: str | bytes):
 def _state(assistant) -> tuple:
     """Everything an upload must not change when it fails: articles, passages, reading."""
     return (assistant.articles(), assistant.store.count(),
-            [p.id for p in assistant.reading.passages])
+            sorted(p.id for p in assistant.store.passages()))
 
 
 def test_an_upload_is_listed_and_answered_with_its_title_outlet_and_date(make_assistant, tmp_path):
@@ -219,9 +219,8 @@ def test_an_upload_is_listed_and_answered_with_its_title_outlet_and_date(make_as
     assert copy.read_text() == HARBOR and (str(copy), [
         HARBOR_TITLE, "Riverton Gazette", "2025-03-14", 1, "harbor.txt"]) == listing[-1]
     assert len(listing) == 4 and listing == library.listing()
-    # The next question reads the new article: cite its passage (numbered in reading order).
-    n = next(i for i, p in enumerate(assistant.reading.passages, 1) if p.source == "harbor.txt")
-    assistant.llm.replies[0] = f"The Riverton harbor festival drew 12,000 visitors [{n}]."
+    # The next question reads the new article and cites its passage.
+    assistant.llm.replies[0] = "The Riverton harbor festival drew 12,000 visitors."
     text, panel = _final(chat, HARBOR_Q)
     assert text == "The Riverton harbor festival drew 12,000 visitors [1]."
     assert all(s in panel for s in (HARBOR_TITLE, "Riverton Gazette", "14 Mar 2025", "harbor.txt"))
@@ -235,7 +234,7 @@ def test_remove_drops_the_article_and_its_uploaded_copy_only(make_assistant, tmp
     assert "Removed <b>Riverton harbor festival draws record crowd</b>" in html
     assert "1 passage)" in html and len(listing) == 3 and "harbor.txt" not in str(listing)
     assert not (tmp_path / "data" / "uploads" / "harbor.txt").exists()
-    assert "harbor.txt" not in {p.source for p in assistant.reading.passages}
+    assert "harbor.txt" not in {p.source for p in assistant.store.passages()}
     seed = listing[0][0]
     html, listing = library.remove(seed)  # a seed leaves the index, its file stays
     assert "Removed" in html and len(listing) == 2 and (seeds / Path(seed).name).exists()
@@ -349,7 +348,7 @@ def test_concurrent_uploads_leave_a_consistent_index(make_assistant, tmp_path):
     assert uploaded == ["same-2.txt", "same-3.txt", "same.txt"]
     assert sorted(p.name for p in (tmp_path / "data" / "uploads").iterdir()) == uploaded
     assert assistant.store.count() == sum(a.passages for a in infos)
-    assert len(assistant.reading.passages) == assistant.store.count()
+    assert len(list((tmp_path / "data" / "sentences").glob("*.npy"))) == assistant.store.count()
 
 
 def test_an_upload_waits_for_the_answer_being_written(make_assistant, tmp_path):
@@ -625,8 +624,7 @@ def test_browser_uploads_asks_about_and_removes_an_article(make_assistant, brows
         assert all(s in row.inner_text() for s in ("Riverton Gazette", "2025-03-14", "harbor.txt"))
         header.filter(has_text="4 articles").wait_for(timeout=10_000)
 
-        n = next(i for i, p in enumerate(assistant.reading.passages, 1) if p.source == "harbor.txt")
-        assistant.llm.replies[0] = f"The Riverton harbor festival drew 12,000 visitors [{n}]."
+        assistant.llm.replies[0] = "The Riverton harbor festival drew 12,000 visitors."
         page.get_by_role("tab", name="Chat").click()
         page.get_by_text(f"What does “{HARBOR_TITLE}” report?").wait_for(timeout=10_000)
         _ask(page, HARBOR_Q)

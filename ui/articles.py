@@ -5,6 +5,7 @@ import contextlib
 import filecmp
 import logging
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,7 +68,16 @@ class Articles:
                 problems.append((name, f"it could not be added ({type(e).__name__}); the "
                                        "server's log has the details"))
         progress((len(paths), len(paths)), desc="Done")
+        if added:
+            threading.Thread(target=self._read, daemon=True).start()
         return render.upload_report(added, problems), self.listing()
+
+    def _read(self) -> None:
+        """The model reads what was added, between questions."""
+        try:
+            self.assistant.read()
+        except Exception:  # a question reads what it needs anyway; the log says why
+            log.exception("reading the added articles failed")
 
     def _add(self, path: Path, waiting: Callable) -> ArticleInfo:
         """Copy one file into uploads/ and index it alone; the article as listed."""
@@ -80,8 +90,10 @@ class Articles:
             target = self._claim(path.name, {a.source for a in present})
             try:
                 shutil.copyfile(path, target)
-                # prune=False: indexing one file must never touch any other article.
-                report = self.assistant.index([target], prune=False)
+                # prune=False: indexing one file must never touch any other article. The
+                # model reads it after the lock is released (see `upload`), so questions are
+                # answered meanwhile; one that needs a passage not read yet reads it then.
+                report = self.assistant.index([target], prune=False, read=False)
             except BaseException:
                 self._undo(target, stored=True)
                 raise

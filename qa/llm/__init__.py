@@ -1,10 +1,10 @@
 """The answering LLM, behind one interface whatever runs it.
 
-A backend has `name`, `caches_prefix` (whether it keeps a fixed prompt prefix evaluated between
-calls, so the whole collection can be read once), `count_tokens(text)`,
-`prepare(messages, name)` (evaluate and keep a fixed prefix now) and
-`generate(prompts, fixed=, max_tokens=, name=)`, which yields (candidate, text) pieces: one
-greedy answer per prompt, written side by side where the backend can.
+A backend has `name`, `reads_ahead` (whether it can read passages at index time and reuse that
+reading for every question), `count_tokens(text)`, `read(messages, blocks, name=)` (read each
+block of the messages once, after what precedes them, and keep it) and
+`generate(prompts, fixed=, max_tokens=, name=, blocks=, assemble=)`, which yields (candidate,
+text) pieces: one greedy answer per prompt, written side by side where the backend can.
 """
 from __future__ import annotations
 
@@ -22,14 +22,15 @@ def load_llm(config: Config, state_dir: Path | None = None):
 
         return OpenAICompatible(config.api_base, config.model, config.api_key, config.timeout)
     return _local(local_model_path(config), model_name(config), config.threads,
-                  str(state_dir) if state_dir else "")
+                  str(state_dir) if state_dir else "", config.store_mb)
 
 
 @lru_cache(maxsize=2)
-def _local(path: str, name: str, threads: int, state_dir: str):
+def _local(path: str, name: str, threads: int, state_dir: str, store_mb: int = 0):
     from qa.llm.llamacpp import LlamaCpp
 
-    return LlamaCpp(path, name, threads, Path(state_dir) if state_dir else None)
+    return LlamaCpp(path, name, threads, Path(state_dir) if state_dir else None,
+                    store_mb=store_mb)
 
 
 def _packaged(config: Config):

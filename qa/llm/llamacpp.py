@@ -1,16 +1,19 @@
 """A GGUF model on the CPU through llama.cpp's C API (llama-cpp-python's bindings).
 
 The high-level `llama_cpp.Llama` evaluates one sequence at a time and keeps its prompt cache in
-memory only; this backend needs more of llama.cpp: a fixed prompt prefix (the instructions and
-the whole collection) evaluated once, saved to disk and reused by every question in any process,
-and several answers decoded side by side from one evaluation of the question. Written against
-llama-cpp-python 0.3.36's public ctypes API (`llama_cpp.llama_*`), which the project pins.
+memory only; this backend needs more of llama.cpp: the instructions evaluated once and kept on
+disk; each passage read once, after them, at index time, its state stored on disk under a key
+of its content; at question time the states of the passages a question needs placed one after
+another in one sequence (positions shifted), so that only the question is evaluated on top
+(independent attention with re-ordered positions, as in TurboRAG); and several answers decoded
+side by side from one evaluation of the question. Written against llama-cpp-python 0.3.36's
+public ctypes API (`llama_cpp.llama_*`), which the project pins.
 """
 from __future__ import annotations
 
 import codecs
 import ctypes
-import os
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ModelMissingError
+from qa.llm.context import Context, _common, _quiet
+from qa.llm.store import BlockStore
 
 EOG_TEXT = ("<|im_end|>", "<|endoftext|>", "<|im_start|>")
 
@@ -29,19 +34,20 @@ def chatml(messages: list[dict], reply: bool = True) -> str:
     return text + ("<|im_start|>assistant\n" if reply else "")
 
 
-class LlamaCpp:
+class LlamaCpp(Context):
     """One model and one context; every call holds a lock, so threads take turns."""
 
-    caches_prefix = True
+    reads_ahead = True  # passages can be read at index time and their reading reused
 
     def __init__(self, path: str, name: str, threads: int, state_dir: Path | None = None,
-                 n_ctx: int = 4096, seqs: int = 4):
+                 n_ctx: int = 4096, seqs: int = 4, store_mb: int = 0):
         import llama_cpp as L
 
         if not Path(path).is_file():
             raise ModelMissingError(f"No GGUF model file at {path}. Fix --model (QA_MODEL).")
         self.L, self.name, self.threads, self.seqs = L, name, threads, seqs
         self.state_dir = state_dir
+        self.store = BlockStore(state_dir / "read" if state_dir else None, store_mb)
         self._lock = threading.RLock()
         _quiet(L)
         L.llama_backend_init()
@@ -78,6 +84,9 @@ class LlamaCpp:
         n = self.L.llama_token_to_piece(self._vocab, token, buf, 128, 0, False)
         return buf.raw[:n]
 
+    def system_info(self) -> str:
+        return self.L.llama_print_system_info().decode()
+
     # The fixed prefix -----------------------------------------------------------------------
     def prepare(self, messages: list[dict], name: str = "prefix") -> dict:
         """Evaluate a fixed prefix now and save it, reusing what a saved one shares with it."""
@@ -99,62 +108,137 @@ class LlamaCpp:
         self._head = self._head[:keep]
         self._decode_prompt(tokens[keep:], keep)
         self._head, self._head_name = list(tokens), name
+        if keep < len(tokens):
+            self._save(name)
         return keep
 
-    def _state_file(self, name: str) -> Path | None:
-        return self.state_dir / f"{self.name}.{name}.state" if self.state_dir else None
+    # Reading passages once ------------------------------------------------------------------
+    def _split(self, messages: list[dict], blocks: list[str]) -> tuple[list[int], list[list[int]], str]:
+        """The tokens of what precedes the blocks, of each block, and the text after them: the
+        messages render as head + blocks, one after another, + end."""
+        text = chatml(messages, reply=False)
+        joined = "".join(blocks)
+        at = text.rfind(joined) if blocks else len(text)
+        if at < 0:
+            raise ValueError("the blocks are not one run of the messages' text")
+        return self.tokenize(text[:at]), [self.tokenize(b) for b in blocks], text[at + len(joined):]
 
-    def _load(self, name: str, want: list[int]) -> None:
-        """Sequence 0 from the saved state of `name`, where it shares a prefix with `want`."""
-        self._rm(0, 0)
-        self._head, self._head_name = [], name
-        path = self._state_file(name)
-        try:  # the token list beside the state says, cheaply, whether loading it is worth it
-            saved = np.load(path.with_suffix(".tokens.npy")).tolist() if path else []
-        except (OSError, ValueError):
-            return
-        if not saved or _common(want, saved) == 0:
-            return
-        L, count = self.L, ctypes.c_size_t(0)
-        self._grow(len(saved) + self.seqs * 512)
-        tokens = (L.llama_token * len(saved))()
-        if L.llama_state_seq_load_file(self._ctx, str(path).encode(), 0, tokens, len(saved),
-                                       ctypes.byref(count)):
-            self._head = list(tokens[: count.value])
+    def _key(self, head: list[int], block: list[int]) -> str:
+        digest = hashlib.sha256(self.name.encode())
+        digest.update(np.asarray(head, dtype=np.int32).tobytes())
+        digest.update(b"|")
+        digest.update(np.asarray(block, dtype=np.int32).tobytes())
+        return digest.hexdigest()[:40]
 
-    def _save(self, name: str) -> None:
-        path = self._state_file(name)
-        if not path or not self._head:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tokens = (self.L.llama_token * len(self._head))(*self._head)
-        self.L.llama_state_seq_save_file(self._ctx, str(tmp).encode(), 0, tokens, len(self._head))
-        np.save(tmp.with_suffix(".npy"), np.asarray(self._head, dtype=np.int32))
-        os.replace(tmp, path)  # a reader never sees half a state
-        os.replace(tmp.with_suffix(".npy"), path.with_suffix(".tokens.npy"))
+    def read(self, messages: list[dict], blocks: list[str], name: str = "prefix",
+             progress=None, prune: bool = False) -> dict:
+        """Read each block once after the head (what the messages hold before the blocks) and
+        store its state; blocks read before are skipped. With `prune`, the stored states of
+        blocks not given (a removed article's) are deleted. `progress(tokens, total)` is told as
+        blocks are read. The lock is taken a batch at a time, so questions are answered meanwhile."""
+        with self._lock:
+            head, tokens, _ = self._split(messages, blocks)
+            self._ensure_head(head, name)
+        todo, keys = {}, set()
+        for block in tokens:
+            key = self._key(head, block)
+            keys.add(key)
+            if key not in todo and not self.store.has(key):
+                todo[key] = block
+        if prune:
+            self.store.keep(keys)
+        t0, done, total = time.perf_counter(), 0, sum(map(len, todo.values()))
+        for batch in _batches(list(todo.items()), 512, self.READERS):
+            with self._lock:
+                self._ensure_head(head, name)
+                self._read_batch(len(head), batch)
+            done += sum(len(b) for _, b in batch)
+            if progress:
+                progress(sum(len(b) for _, b in batch), total)
+        self.store.trim()
+        return {"blocks": len(blocks), "read": len(todo), "tokens": done,
+                "seconds": time.perf_counter() - t0}
+
+    def _read_batch(self, start: int, batch: list[tuple[str, list[int]]]) -> None:
+        """Evaluate a few blocks side by side, each in its own sequence after the head, and
+        store each block's cells alone (the head's are sequence 0's)."""
+        seqs = range(1, len(batch) + 1)
+        self._grow(start + sum(len(b) for _, b in batch) + 16)
+        for s in seqs:
+            self.L.llama_memory_seq_cp(self._mem, 0, s, 0, start)
+        items = [(t, start + j, s) for s, (_, block) in zip(seqs, batch)
+                 for j, t in enumerate(block)]
+        try:
+            self._decode(items, wanted=[])
+            for s, (key, _) in zip(seqs, batch):
+                self._rm(s, 0, start)  # the head stays with sequence 0
+                size = self.L.llama_state_seq_get_size(self._ctx, s)
+                data = (ctypes.c_uint8 * size)()
+                self.L.llama_state_seq_get_data(self._ctx, data, size, s)
+                self.store.put(key, bytes(data))
+        finally:
+            for s in seqs:
+                self._rm(s, 0)
+
+    def _assemble(self, head: list[int], blocks: list[list[int]]) -> int:
+        """Sequence 0 holds the head; place each block's stored state after it, in order,
+        reading any not stored yet; the position after the last block."""
+        missing = [(self._key(head, b), b) for b in blocks]
+        missing = list({k: b for k, b in missing if not self.store.has(k)}.items())
+        for batch in _batches(missing, 512, self.READERS):
+            self._read_batch(len(head), batch)
+        pos, L = len(head), self.L
+        self._grow(len(head) + sum(map(len, blocks)) + 16)
+        for block in blocks:
+            data = self.store.get(self._key(head, block))
+            buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+            if not L.llama_state_seq_set_data(self._ctx, buf, len(data), self._scratch):
+                raise RuntimeError("llama.cpp could not load a passage's stored reading")
+            # Read at positions right after the head; moved to where this block now stands.
+            L.llama_memory_seq_add(self._mem, self._scratch, -1, -1, pos - len(head))
+            L.llama_memory_seq_cp(self._mem, self._scratch, 0, -1, -1)
+            self._rm(self._scratch, 0)
+            pos += len(block)
+        return pos
 
     # Generation -----------------------------------------------------------------------------
     def generate(self, prompts: list[list[dict]], *, fixed: int = 0, max_tokens: int = 200,
-                 name: str = "prefix") -> Iterator[tuple[int, str]]:
+                 name: str = "prefix", blocks: list[str] | None = None,
+                 assemble: bool = True) -> Iterator[tuple[int, str]]:
         """Yield (candidate, text) pieces as they are decoded, greedily, one candidate per
         prompt, all side by side. The prompts share their first `fixed` messages: the prefix
-        kept evaluated between calls (and on disk under `name`)."""
+        kept evaluated between calls (and on disk under `name`). `blocks` are consecutive
+        pieces of that prefix's text, each read on its own after what precedes them (see
+        `read`); with `assemble` their stored states are placed, else they are evaluated in
+        full, as one text."""
         with self._lock:
-            head = self.tokenize(chatml(prompts[0][:fixed], reply=False)) if fixed else []
-            tails = [self.tokenize(chatml(p[fixed:])) for p in prompts]
+            if blocks:
+                head, block_tokens, end = self._split(prompts[0][:fixed], blocks)
+            else:
+                text = chatml(prompts[0][:fixed], reply=False) if fixed else ""
+                head, block_tokens, end = self.tokenize(text), [], ""
+            tails = [self.tokenize(end + chatml(p[fixed:])) for p in prompts]
             # Sequence 0 keeps the cached prefix; a prompt without one leaves it alone.
             seqs = list(range(self.seqs)) if fixed else list(range(1, self.seqs))
             tails = tails[: len(seqs)]
             seqs = seqs[: len(tails)]
             if fixed:
                 self._ensure_head(head, name)
-            self._grow(len(self._head) + sum(map(len, tails)) + len(tails) * max_tokens + 16)
+            read = sum(map(len, block_tokens))
+            self._grow(len(self._head) + read + sum(map(len, tails)) + len(tails) * max_tokens
+                       + 16)
             try:
-                for i, piece in self._decode_candidates(len(head), tails, seqs, max_tokens):
+                if assemble and block_tokens:
+                    start = self._assemble(head, block_tokens)
+                else:
+                    flat = [t for b in block_tokens for t in b]
+                    self._decode([(t, len(head) + j, 0) for j, t in enumerate(flat)], wanted=[])
+                    start = len(head) + len(flat)
+                for i, piece in self._decode_candidates(start if fixed else 0, tails, seqs,
+                                                        max_tokens):
                     yield i, piece
             finally:
-                for s in seqs:
+                for s in seqs + [self._scratch]:
                     self._rm(s, len(self._head) if s == 0 else 0)
 
     def _decode_candidates(self, start: int, tails: list[list[int]], seqs: list[int],
@@ -186,79 +270,15 @@ class LlamaCpp:
             for i in current:
                 pos[i] += 1
 
-    # llama.cpp ------------------------------------------------------------------------------
-    def _open(self, n_ctx: int) -> None:
-        L = self.L
-        params = L.llama_context_default_params()
-        params.n_ctx, params.n_batch, params.n_ubatch = n_ctx, 512, 512
-        params.n_seq_max, params.kv_unified = self.seqs, True  # candidates share the prompt's cells
-        params.n_threads = params.n_threads_batch = self.threads
-        params.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_DISABLED  # no faster here, and exact
-        self._ctx = L.llama_init_from_model(self._model, params)
-        if not self._ctx:
-            raise ModelMissingError(f"llama.cpp could not make a {n_ctx}-token context.")
-        self._mem = L.llama_get_memory(self._ctx)
-        self._batch = L.llama_batch_init(512, 0, self.seqs)
-        self.n_ctx = n_ctx
 
-    def _grow(self, needed: int) -> None:
-        """A larger context when a prompt needs one; the evaluated prefix is carried over."""
-        if needed <= self.n_ctx:
-            return
-        L, head = self.L, self._head
-        saved = None
-        if head:
-            size = L.llama_state_seq_get_size(self._ctx, 0)
-            saved = (ctypes.c_uint8 * size)()
-            L.llama_state_seq_get_data(self._ctx, saved, size, 0)
-        L.llama_batch_free(self._batch)
-        L.llama_free(self._ctx)
-        self._open(-(-needed // 1024) * 1024)
-        if saved is not None:
-            L.llama_state_seq_set_data(self._ctx, saved, len(saved), 0)
-
-    def _rm(self, seq: int, start: int) -> None:
-        self.L.llama_memory_seq_rm(self._mem, seq, start, -1)
-
-    def _decode_prompt(self, tokens: list[int], start: int) -> np.ndarray | None:
-        if not tokens:
-            return None
-        return self._decode([(t, start + i, 0) for i, t in enumerate(tokens)],
-                            wanted=[len(tokens) - 1])[0]
-
-    def _decode(self, items: list[tuple[int, int, int]], wanted) -> list[np.ndarray]:
-        """Evaluate (token, position, sequence) items, 512 at a time; the logits after each
-        item whose index is in `wanted`, in order."""
-        L, b, out, wanted = self.L, self._batch, [], set(wanted)
-        for at in range(0, len(items), 512):
-            chunk = items[at: at + 512]
-            b.n_tokens = len(chunk)
-            for i, (token, pos, seq) in enumerate(chunk):
-                b.token[i], b.pos[i], b.n_seq_id[i], b.seq_id[i][0] = token, pos, 1, seq
-                b.logits[i] = at + i in wanted
-            if L.llama_decode(self._ctx, b) != 0:
-                raise RuntimeError("llama.cpp could not evaluate the prompt (context full?)")
-            out += [np.ctypeslib.as_array(L.llama_get_logits_ith(self._ctx, i),
-                                          shape=(self._n_vocab,)).copy()
-                    for i in range(len(chunk)) if at + i in wanted]
-        return out
-
-
-def _common(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-_QUIET = None
-
-
-def _quiet(L) -> None:
-    """llama.cpp logs every tensor it loads to stderr; the product shows its own messages."""
-    global _QUIET
-    if _QUIET is None:
-        _QUIET = L.llama_log_callback(lambda level, text, data: None)  # kept alive: global
-    L.llama_log_set(_QUIET, ctypes.c_void_p(0))
+def _batches(items: list[tuple[str, list[int]]], tokens: int, most: int):
+    """Consecutive runs of (key, block) items of at most `tokens` tokens and `most` items."""
+    batch, size = [], 0
+    for key, block in items:
+        if batch and (size + len(block) > tokens or len(batch) == most):
+            yield batch
+            batch, size = [], 0
+        batch.append((key, block))
+        size += len(block)
+    if batch:
+        yield batch

@@ -7,10 +7,10 @@ from qa.errors import LLMUnavailableError
 
 
 class OpenAICompatible:
-    """The same interface as the llama.cpp backend; the server keeps no prefix of ours, so the
-    pipeline sends it the passages retrieval picks rather than the whole collection."""
+    """The same interface as the llama.cpp backend; the server keeps nothing of ours between
+    calls, so it receives the passages a question needs as text every time."""
 
-    caches_prefix = False
+    reads_ahead = False
 
     def __init__(self, api_base: str, model: str, api_key: str = "", timeout: float = 60.0):
         from openai import OpenAI
@@ -23,11 +23,8 @@ class OpenAICompatible:
     def count_tokens(self, text: str) -> int:
         return len(text) // 4  # a server does not tell; about four characters a token
 
-    def prepare(self, messages: list[dict], name: str = "prefix") -> dict:
-        return {"tokens": 0, "reused": 0, "evaluated": 0, "seconds": 0.0}
-
     def generate(self, prompts: list[list[dict]], *, fixed: int = 0, max_tokens: int = 200,
-                 name: str = "prefix") -> Iterator[tuple[int, str]]:
+                 name: str = "prefix", blocks=None, assemble=True) -> Iterator[tuple[int, str]]:
         """One greedy answer per prompt, one prompt after the other."""
         for i, messages in enumerate(prompts):
             try:
