@@ -21,13 +21,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(config: Config, out: str | None = None, quick: bool = False,
-        limit: int | None = None) -> int:
+        limit: int | None = None, scale: bool = False) -> int:
     out_dir = Path(out or ROOT / "bench" / "runs" / datetime.now().strftime("%Y%m%d-%H%M%S"))
     out_dir.mkdir(parents=True, exist_ok=True)
+    machine = _machine(config)
+    print(f"CPU: {machine['cpu']}, {machine['cores']} cores\nllama.cpp: {machine['llama']}",
+          file=sys.stderr)
+    if scale:
+        from eval import bench_scale
+
+        with tempfile.TemporaryDirectory() as tmp:
+            result = {"machine": machine, **bench_scale.run_scale(config, Path(tmp))}
+        return _write(out_dir, "bench-scale", result, bench_scale.markdown(result))
     questions = [q.question for q in load(limit=3 if quick else limit)]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        result = {"machine": _machine(config), "quick": quick, "questions": len(questions)}
+        result = {"machine": machine, "quick": quick, "questions": len(questions)}
         _say("indexing")
         result["indexing"] = bench_index.bench_indexing(replace(config, data_dir=tmp / "idx"),
                                                         tmp, quick)
@@ -35,54 +44,46 @@ def run(config: Config, out: str | None = None, quick: bool = False,
         result["retrieval"] = bench_index.bench_retrieval(replace(config, data_dir=tmp / "ret"),
                                                           [1_000] if quick else [10_000, 100_000])
         seeds = replace(config, data_dir=tmp / "seeds")
-        _say("reading the collection")
-        result["reading"] = bench_reading(seeds, tmp)
+        _say("reading the passages")
+        result["reading"] = bench_reading(seeds, tmp, quick)
         _say("answering")
         result["answering"] = bench_answering(seeds, questions)
         _say("one-shot `qa ask`, memory and model load")
-        result["process"] = bench_process(seeds, questions[:3])
-    (out_dir / "bench.json").write_text(json.dumps(result, indent=2))
-    table = markdown(result)
-    (out_dir / "bench.md").write_text(table)
+        result["process"] = bench_process(seeds, questions[:1 if quick else 3])
+    return _write(out_dir, "bench", result, markdown(result))
+
+
+def _write(out_dir: Path, name: str, result: dict, table: str) -> int:
+    (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2))
+    (out_dir / f"{name}.md").write_text(f"{_machine_line(result['machine'])}\n\n{table}\n")
     print(table)
-    print(f"\nwrote {out_dir}/bench.json and bench.md", file=sys.stderr)
+    print(f"\nwrote {out_dir}/{name}.json and {name}.md", file=sys.stderr)
     return 0
 
 
-def bench_reading(config: Config, tmp: Path) -> dict:
-    """The index-time cost of the model's reading of the whole collection: from nothing, and
-    extended by one article."""
-    from index.build import index_paths
-    from index.embed import embed_texts
+def bench_reading(config: Config, tmp: Path, quick: bool = False) -> dict:
+    """The index-time cost of the model's reading: every seed passage from nothing (one seed
+    article in a quick run), then one article added (only its passages are read)."""
     from qa.assistant import Assistant
 
-    a = Assistant.build([bench_index.SEEDS], config)  # reads the collection, saves the state
-    first = a.refresh()  # nothing new: says how many tokens it holds
-    state = next((Path(config.data_dir) / "llm").glob("*.collection.state"), None)
-    size_mb = state.stat().st_size / 2**20 if state else 0.0
+    a = Assistant(config, require_index=False)
+    seeds = sorted(bench_index.SEEDS.glob("*.txt"))[:1] if quick else [bench_index.SEEDS]
+    report = a.index(seeds)
+    first = a.reading_info
     extra = tmp / "extra"
     extra.mkdir()
     (extra / "added.txt").write_text("Added article\n\n" + " ".join(
         bench_index.seed_sentences()[:12]))
     t = time.perf_counter()
-    report = index_paths([extra], a.store, lambda t: embed_texts(a.embedder, t), prune=False)
-    grown = a.refresh()
+    added = a.index([extra], prune=False)
     added_s = time.perf_counter() - t
-    return {"tokens": first.get("tokens", 0), "state_mb": round(size_mb, 1),
+    size_mb = a.llm.store.size_mb()
+    return {"passages": report.added, "tokens": first.get("tokens", 0),
+            "read_s": round(first.get("seconds", 0), 2),
+            "state_mb": round(size_mb, 1),
             "state_mb_per_1000_tokens": round(1000 * size_mb / max(1, first.get("tokens", 1)), 1),
-            "from_scratch_s": round(_prepare_from_scratch(config), 2),
-            "add_article_s": round(added_s, 2), "added_passages": report.added,
-            "add_article_tokens_evaluated": grown.get("evaluated", 0)}
-
-
-def _prepare_from_scratch(config: Config) -> float:
-    """Seconds to evaluate the seeds' whole collection with no saved state (fresh process)."""
-    code = ("import json, sys, time; from qa import Assistant, Config; "
-            "a = Assistant(Config.load(**json.loads(sys.argv[1]))); t = time.perf_counter(); "
-            "a.llm.prepare(a.reading.messages(), 'scratch'); print(time.perf_counter() - t)")
-    r = subprocess.run([sys.executable, "-c", code, json.dumps(_settings(config))],
-                       capture_output=True, text=True)
-    return float(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else float("nan")
+            "add_article_s": round(added_s, 2), "added_passages": added.added,
+            "add_article_tokens_read": a.reading_info.get("tokens", 0)}
 
 
 def bench_answering(config: Config, questions: list[str]) -> dict:
@@ -114,7 +115,7 @@ print(json.dumps({"model_load_s": round(time.perf_counter() - t, 2)}))
 
 def bench_process(config: Config, questions: list[str]) -> dict:
     """A one-shot `qa ask` in a fresh process (wall seconds and peak memory), and the LLM load,
-    each the median of three fresh processes."""
+    each the median of as many fresh processes as questions."""
     env = {**os.environ, **{f"QA_{k.upper()}": str(v) for k, v in _settings(config).items()}}
     qa = str(Path(sys.executable).with_name("qa"))
     shots = []
@@ -127,7 +128,7 @@ def bench_process(config: Config, questions: list[str]) -> dict:
         shots.append((time.perf_counter() - t, int(r.stderr.strip().splitlines()[-1]) / 1024))
     loads = [json.loads(subprocess.run([sys.executable, "-c", _PROBE, json.dumps(_settings(config))],
                                        capture_output=True, text=True).stdout)["model_load_s"]
-             for _ in range(3)]
+             for _ in range(len(questions))]
     return {"one_shot_s": _stats([s for s, _ in shots]), "one_shot_samples_s":
             [round(s, 2) for s, _ in shots], "peak_rss_mb": round(max(m for _, m in shots)),
             "model_load_s": statistics.median(loads), "model_load_samples_s": loads}
@@ -145,11 +146,19 @@ def _stats(values: list[float]) -> dict:
 
 
 def _machine(config: Config) -> dict:
+    import llama_cpp
+
+    from eval.run import machine
     from qa.llm import model_name
 
     return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "cores": os.cpu_count(),
             "threads": config.threads, "python": platform.python_version(),
-            "cpu": platform.processor() or platform.machine(), "model": model_name(config)}
+            "cpu": machine()["cpu"], "model": model_name(config),
+            "llama": llama_cpp.llama_print_system_info().decode().strip()}
+
+
+def _machine_line(m: dict) -> str:
+    return f"{m['date']}: {m['cpu']} ({m['cores']} cores, {m['threads']} threads), {m['model']}"
 
 
 def _say(stage: str) -> None:
@@ -157,19 +166,19 @@ def _say(stage: str) -> None:
 
 
 def markdown(r: dict) -> str:
-    m, i, rd, a, p = r["machine"], r["indexing"], r["reading"], r["answering"], r["process"]
-    lines = [f"# qa bench, {m['date']} ({m['cores']} cores, {m['model']})", "",
+    i, rd, a, p = r["indexing"], r["reading"], r["answering"], r["process"]
+    lines = ["# qa bench", "",
              "| indexing | value |", "|---|---|",
              f"| `qa index` path vs bare `SentenceTransformer.encode` ({i['passages']} passages) "
              f"| {i['index_passages_per_s']} vs {i['encode_passages_per_s']} passages/s: "
              f"**{i['ratio_index_to_encode']}x** |",
              f"| re-index unchanged: {i['passages']} passages / seeds | "
              f"{i['reindex_unchanged_seconds']} s / {i['seeds_reindex_unchanged_seconds']} s |",
-             f"| the model reads the seeds' collection ({rd['tokens']} tokens), from scratch | "
-             f"{rd['from_scratch_s']} s, state {rd['state_mb']} MB "
+             f"| the model reads the seeds' {rd['passages']} passages ({rd['tokens']} tokens) | "
+             f"{rd['read_s']} s, stored {rd['state_mb']} MB "
              f"({rd['state_mb_per_1000_tokens']} MB per 1,000 tokens) |",
-             f"| one article added ({rd['added_passages']} passages): index and read on | "
-             f"{rd['add_article_s']} s, {rd['add_article_tokens_evaluated']} tokens evaluated |",
+             f"| one article added ({rd['added_passages']} passages): index and read | "
+             f"{rd['add_article_s']} s, {rd['add_article_tokens_read']} tokens read |",
              "", "| retrieval (ms, p50 / p95) | passages | query embed | dense | BM25 | hybrid |",
              "|---|---|---|---|---|---|"]
     for name, t in r["retrieval"].items():

@@ -19,7 +19,7 @@ QA_FILE = Path(__file__).resolve().parent / "qa.jsonl"
 class NoLLM:
     """Retrieval is timed alone: the collection is searched, never read by a model."""
 
-    caches_prefix, name = False, "none"
+    reads_ahead, name = False, "none"
 
 
 # Indexing --------------------------------------------------------------------------------------

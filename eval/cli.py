@@ -22,6 +22,8 @@ def register(sub, add_settings) -> None:
     p = sub.add_parser("bench", help="measure indexing, retrieval and answering speed")
     p.add_argument("--out", default=None, help="output folder (default bench/runs/<timestamp>/)")
     p.add_argument("--quick", action="store_true", help="a small run (a few minutes)")
+    p.add_argument("--scale", action="store_true",
+                   help="answer the same questions at 10, 100 and 300 articles (about an hour)")
     p.add_argument("--limit", type=int, default=None,
                    help="answer only the first N eval questions (default: all)")
     add_settings(p)
@@ -47,4 +49,5 @@ def cmd_bench(args) -> int:
     from eval.bench import run
     from qa.cli import config_from
 
-    return run(config_from(args), out=args.out, quick=args.quick, limit=args.limit)
+    return run(config_from(args), out=args.out, quick=args.quick, limit=args.limit,
+               scale=args.scale)

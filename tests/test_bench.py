@@ -23,12 +23,13 @@ def test_quick_bench_writes_its_figures(seed_index, tmp_path):
     for system in ("qa", "baseline"):
         assert bench["answering"][system]["total_s"]["n"] == 3
     reading = bench["reading"]
-    assert reading["tokens"] > 1000 and reading["state_mb"] > 0 and reading["added_passages"] > 0
-    # the added article is read on from where the collection ended, not from the start
-    assert 0 < reading["add_article_tokens_evaluated"] < reading["tokens"]
-    assert bench["process"]["one_shot_s"]["n"] == 3
+    assert reading["tokens"] > 300 and reading["state_mb"] > 0 and reading["added_passages"] > 0
+    # only the added article's passages are read, not the collection again
+    assert 0 < reading["add_article_tokens_read"] < reading["tokens"]
+    assert bench["process"]["one_shot_s"]["n"] == 1
     assert bench["process"]["peak_rss_mb"] > 100
     loads = bench["process"]["model_load_samples_s"]
-    assert len(loads) == 3 and bench["process"]["model_load_s"] == sorted(loads)[1] > 0
+    assert len(loads) == 1 and bench["process"]["model_load_s"] == loads[0] > 0
+    assert bench["machine"]["cpu"] and "CPU :" in bench["machine"]["llama"]  # llama.cpp's info
     md = (tmp_path / "bench.md").read_text()
     assert "| ratio |" in md and "hybrid" in md and md in r.stdout
