@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from eval import dataset
+from eval.bench import bench_process
 from eval.run import timed
 from eval.score import score
 from qa.config import Config
@@ -55,8 +56,8 @@ def floor_rates(llm) -> dict:
             "decode_tokens_per_s": round(max(1, pieces - 1) / max(1e-6, total - first), 2)}
 
 
-def run_scale(config: Config, tmp: Path, sizes=(10, 100, 300), per_set: int = 20,
-              full: int = 10) -> dict:
+def run_scale(config: Config, tmp: Path, sizes=(10, 100, 300), per_set: int = 10,
+              full: int = 5) -> dict:
     """Index the sets' articles plus Lee reports up to each size (incrementally, one data
     dir), answer `per_set` questions of each set at each size; at the largest size also the
     first `full` questions with the passages evaluated in full, and one article added."""
@@ -93,6 +94,7 @@ def run_scale(config: Config, tmp: Path, sizes=(10, 100, 300), per_set: int = 20
     out["full"] = {"questions": full, **{k: v for k, v in answer_all(
         evaluated, questions[:full], out["rates"]).items() if k != "per_question"}}
     out["placed_same_questions"] = _medians(out["sizes"][-1]["per_question"][:full])
+    out["one_shot"] = bench_process(a.config, [q.question for q in questions[:3]])
     out["add_one"] = add_one(a, config, tmp, lee[-1])
     return out
 
@@ -160,12 +162,15 @@ def markdown(r: dict) -> str:
             f"{f['median']} / {f['p90']} s | {s['floor_first_token_s']['median']} s | "
             f"{t['median']} / {t['p90']} s | {s['floor_total_s']['median']} s | "
             f"{s['read_s_per_1000_tokens']} s | {s['store_mb']} MB |")
-    full, placed, one = r["full"], r["placed_same_questions"], r["add_one"]
+    full, placed, one, shot = (r["full"], r["placed_same_questions"], r["add_one"],
+                               r["one_shot"])
     lines += ["", f"Largest size, first {full['questions']} questions: placed readings "
               f"{placed['first_token_s']['median']} s to the first token against "
               f"{full['first_token_s']['median']} s with the passages evaluated in full "
               f"({full['right']} right, {full['refused']} refused in full).",
               f"One article added to the largest collection: {one['into_largest_s']} s; into "
               f"an empty one: {one['alone_s']} s ({one['ratio']}x).",
-              f"Peak RSS: {r['sizes'][-1]['peak_rss_mb']} MB."]
+              f"A one-shot `qa ask` at the largest size: {shot['one_shot_s']['median']} s "
+              f"(median of {shot['one_shot_s']['n']}), peak RSS {shot['peak_rss_mb']} MB; the "
+              f"bench process (indexing included): {r['sizes'][-1]['peak_rss_mb']} MB."]
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Split an article into passages: whole paragraphs packed up to a size, long ones cut at sentences.
 
-Passages do not overlap: the whole collection is read by the model as numbered passages, and an
+Passages do not overlap: the model reads a question's passages as numbered blocks, and an
 overlap would make it read (and cite) the same sentence twice.
 """
 from __future__ import annotations

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="files or folders (default: seeds/)")
     p.add_argument("--no-prune", action="store_true",
                    help="keep articles that were removed from an indexed folder")
+    p.add_argument("--no-read", action="store_true",
+                   help="embed only: the model reads the new passages at the next `qa index`, "
+                        "or when a question first needs them")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question (no question: ask interactively)")
@@ -77,7 +80,8 @@ def cmd_index(args) -> int:
 
     assistant = Assistant(config_from(args), require_index=False)
     print("indexing…", file=sys.stderr)
-    report = assistant.index(args.paths or None, prune=not args.no_prune, progress=True)
+    report = assistant.index(args.paths or None, prune=not args.no_prune, progress=True,
+                             read=not args.no_read)
     for note in report.skipped:
         print(f"skipped {note}", file=sys.stderr)
     print(report.summary())

@@ -159,3 +159,14 @@ def test_the_interactive_loop_survives_a_bad_question(indexed, capsys, monkeypat
 def test_removing_the_last_article_is_no_crash(indexed, capsys):
     assert main(["remove", "--data-dir", indexed, "ferry.txt", "prize.txt"]) == 0
     assert capsys.readouterr().out == "removed 2 passages\n"
+
+
+def test_index_no_read_embeds_now_and_leaves_the_reading_for_later(tmp_path, fakes, capsys):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text(FERRY)
+    data = str(tmp_path / "data")
+    assert main(["index", "--no-read", "--data-dir", data, str(folder)]) == 0
+    assert "1 articles: 1 passages added" in capsys.readouterr().out and fakes.read_blocks == []
+    assert main(["index", "--data-dir", data, str(folder)]) == 0  # nothing new, all read now
+    assert any("Dunmore Island" in block for block in fakes.read_blocks[-1])

@@ -1,5 +1,6 @@
 """The whole product with the real MiniLM, real Chroma and the real Qwen2.5 1.5B on llama.cpp."""
 import json
+import shutil
 import subprocess
 import sys
 
@@ -107,8 +108,9 @@ def test_cli_json_answer(seed_index):
     assert set(out["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
 
 
-def test_cli_index_summary_and_interactive_loop(tmp_path):
+def test_cli_index_summary_and_interactive_loop(seed_index, tmp_path):
     data = tmp_path / "d"
+    shutil.copytree(seed_index / "llm", data / "llm")  # the seeds' readings: not read again
     r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--data-dir", str(data),
                         str(SEEDS)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr

@@ -128,8 +128,9 @@ def test_index_killed_mid_embedding_is_finished_by_the_next_run(tmp_path):
 
     corpus = tmp_path / "corpus"
     write_articles(corpus, n_articles=30)
-    cli = [sys.executable, "-m", "qa.cli", "index"]
-    clean = Assistant.build([corpus], data_dir=tmp_path / "clean")
+    cli = [sys.executable, "-m", "qa.cli", "index", "--no-read"]  # the embedding is at stake
+    clean = Assistant(data_dir=tmp_path / "clean", require_index=False)
+    clean.index([corpus], read=False)
     expected = sorted(p.id for p in clean.store.passages())
 
     data = tmp_path / "killed"

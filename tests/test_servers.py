@@ -1,4 +1,5 @@
 """The scale-out options for real: a Chroma server and an OpenAI-compatible LLM server."""
+import shutil
 import sys
 import time
 
@@ -20,7 +21,9 @@ def chroma_server(tmp_path):
         yield f"http://127.0.0.1:{port}"
 
 
-def test_index_and_retrieve_through_a_chroma_server(chroma_server, tmp_path):
+def test_index_and_retrieve_through_a_chroma_server(chroma_server, seed_index, tmp_path):
+    # The seeds' readings are those of the seed index: not read again.
+    shutil.copytree(seed_index / "llm", tmp_path / "unused" / "llm")
     a = Assistant.build([SEEDS], chroma_url=chroma_server, data_dir=tmp_path / "unused")
     assert a.store.count() > 10
     assert not (tmp_path / "unused" / "chroma").exists()
