@@ -54,9 +54,10 @@ def run(config: Config, out: str | None = None, quick: bool = False,
 
 
 def _write(out_dir: Path, name: str, result: dict, table: str) -> int:
+    text = f"{_machine_line(result['machine'])}\n\n{table}\n"
     (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2))
-    (out_dir / f"{name}.md").write_text(f"{_machine_line(result['machine'])}\n\n{table}\n")
-    print(table)
+    (out_dir / f"{name}.md").write_text(text)
+    print(text)
     print(f"\nwrote {out_dir}/{name}.json and {name}.md", file=sys.stderr)
     return 0
 

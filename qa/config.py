@@ -50,17 +50,15 @@ class Config:
     # Reading the articles
     top_k: int = setting(16, "passages the model reads for a question (hybrid retrieval)")
     retrieve_candidates: int = setting(24, "passages each retriever returns before fusion")
-    assemble: int = setting(1, "1: the passages' readings stored at index time are placed "
-                               "together for a question; 0: they are evaluated in full each "
-                               "time (slower; for comparison)")
-    store_mb: int = setting(0, "most disk the stored readings may take, in MB (0: no limit); "
-                               "the least recently used are read again when needed")
+    assemble: int = setting(1, "1: place the passages' stored readings; 0: evaluate the same "
+                               "text in full (slow; for comparison)")
+    store_mb: int = setting(0, "most disk the stored readings take, in MB (0: no limit); the "
+                               "least recently used are read again when needed")
     min_similarity: float = setting(0.3, "refuse without the LLM when no sentence of the "
                                          "articles is this similar to the question (cosine)")
     # Answering
-    answers: int = setting(1, "most candidate answers per question: the question and each of "
-                              "its parts first; if none holds up, one from each of the next "
-                              "best articles alone")
+    answers: int = setting(1, "most candidate answers: the question and its parts first; if "
+                              "none holds up, one from each next best article alone")
     focus: int = setting(3, "sentences (the best of each best-matching article) shown again "
                             "with the question")
     max_tokens: int = setting(120, "longest answer, in tokens")

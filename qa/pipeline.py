@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from index.types import Passage
 from qa import prompts
+from qa import text as T
 from qa.cite import cite
 from qa.judge import REFUSAL, Judge, choose, claims_of
 from qa.question import parts
@@ -109,10 +110,16 @@ class Pipeline:
             return ""
         best = {}
         for i, sims in enumerate(judge._topicality):
-            j = int(sims.argmax())
-            path = judge.passages[i].path
-            if path not in best or sims[j] > best[path][0]:
-                best[path] = (float(sims[j]), i, j)
+            p = judge.passages[i]
+            # The headline is shown with every passage already, and a question's words match
+            # it best: pointing at it again makes the model restate it ("The open ended.").
+            told = [j for j, text in enumerate(sentences.texts[i])
+                    if T.content_words(text) != T.content_words(p.title)]
+            if not told:
+                continue
+            j = max(told, key=lambda j: sims[j])
+            if p.path not in best or sims[j] > best[p.path][0]:
+                best[p.path] = (float(sims[j]), i, j)
         top = sorted(best.values(), reverse=True)[:k]
         return "\n".join(f"[{i + 1}] {prompts.quoted(sentences.texts[i][j])}" for _, i, j in top)
 

@@ -261,6 +261,17 @@ def test_focus_shows_the_best_sentence_of_each_best_matching_article_with_the_qu
     assert len({titles[n] for n in numbers}) == 2  # one sentence from each of two articles
 
 
+def test_focus_never_points_at_a_headline(make_assistant, seeds):
+    # Invented: the headline matches the question best, the sentence under it answers it.
+    (seeds / "chess.txt").write_text("Port Alder chess open ends\n\nGrandmaster Ravi Okafor "
+                                      "won the Port Alder chess open on Sunday.\n")
+    a = make_assistant("Ravi Okafor won it.", focus=1)
+    a.ask("Who won the Port Alder chess open?")
+    turn = a.llm.prompts[0][0][-1]["content"]
+    [shown] = turn.split("\n\nQuestion: ")[0].splitlines()[1:]
+    assert shown.endswith("Grandmaster Ravi Okafor won the Port Alder chess open on Sunday.")
+
+
 def test_the_prompt_holds_the_retrieved_passages_numbered_under_their_article_header(
         make_assistant, ferry):
     a = make_assistant(UNION, focus=0, top_k=6)
