@@ -84,9 +84,6 @@ class LlamaCpp(Context):
         n = self.L.llama_token_to_piece(self._vocab, token, buf, 128, 0, False)
         return buf.raw[:n]
 
-    def system_info(self) -> str:
-        return self.L.llama_print_system_info().decode()
-
     # The fixed prefix -----------------------------------------------------------------------
     def prepare(self, messages: list[dict], name: str = "prefix") -> dict:
         """Evaluate a fixed prefix now and save it, reusing what a saved one shares with it."""
