@@ -25,10 +25,7 @@ def block(p: Passage) -> str:
 
 def blocks(passages: list[Passage]) -> list[str]:
     """The numbered blocks of passages read in this order: a number, then its passage."""
-    out = []
-    for n, p in enumerate(passages, start=1):
-        out += [prompts.MARK.format(n=n), block(p)]
-    return out
+    return [b for mark, p in zip(marks(len(passages)), passages) for b in (mark, block(p))]
 
 
 def head(shown: list[str]) -> list[dict]:
