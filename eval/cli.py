@@ -12,12 +12,18 @@ def register(sub, add_settings) -> None:
     add_settings(p)
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("ablate", help="what each grounding check costs and gains, judging a "
-                                      "`qa eval` run's stored answers again with it off")
-    p.add_argument("run_dir", help="a `qa eval` output folder (its results.jsonl)")
-    p.add_argument("--qa", default=None, help="the Q&A file of that run (default eval/qa.jsonl)")
+    p = sub.add_parser("ablate", help="each feature of the decision: its weight, and what "
+                                      "leaving it out costs each set held out")
+    p.add_argument("run_dirs", nargs="+", help="`qa eval` output folders, one per question set")
     add_settings(p)
     p.set_defaults(func=cmd_ablate)
+
+    p = sub.add_parser("fit", help="fit the decision to keep or cut claims on `qa eval` runs, "
+                                   "one a question set; score each set fitted without it")
+    p.add_argument("run_dirs", nargs="+", help="`qa eval` output folders, one per question set")
+    p.add_argument("--dry-run", action="store_true", help="report only; write no decision")
+    add_settings(p)
+    p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("bench", help="measure indexing, retrieval and answering speed")
     p.add_argument("--out", default=None, help="output folder (default bench/runs/<timestamp>/)")
@@ -42,7 +48,14 @@ def cmd_ablate(args) -> int:
     from eval.ablation import run
     from qa.cli import config_from
 
-    return run(config_from(args), args.run_dir, qa_file=args.qa)
+    return run(config_from(args), args.run_dirs)
+
+
+def cmd_fit(args) -> int:
+    from eval.fit import run
+    from qa.cli import config_from
+
+    return run(config_from(args), args.run_dirs, write=not args.dry_run)
 
 
 def cmd_bench(args) -> int:

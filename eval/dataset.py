@@ -9,6 +9,22 @@ from pathlib import Path
 from qa.errors import QAFileError
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "qa.jsonl"
+DECISIONS = Path(__file__).resolve().parent / "decisions"  # each fitted without one set
+
+
+def set_name(qa_file: str | Path) -> str:
+    """A question set's short name: `own` for eval/qa.jsonl, a folder's name for its qa.jsonl,
+    else the file's stem."""
+    path = Path(qa_file)
+    if path.stem == "qa":
+        return "own" if path.parent.name == "eval" else path.parent.name
+    return path.stem
+
+
+def held_out_decision(qa_file: str | Path) -> Path | None:
+    """The decision fitted without this set (`qa fit`), if there is one."""
+    path = DECISIONS / f"without-{set_name(qa_file)}.json"
+    return path if path.exists() else None
 FIELDS = {"id": str, "question": str, "answer": str, "must_include": list, "sources": list,
           "answerable": bool}
 _TYPE_NAMES = {str: "a string", list: "a list", bool: "true or false"}

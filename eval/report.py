@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from eval.score import CITE, normalize
+from eval.score import CAUSES, CITE, normalize
 
 # (key in the figures, label, unit, count shown beside it as "(count/of)" or "(n=count)").
 HEADLINE = [
@@ -17,6 +17,10 @@ HEADLINE = [
      ("wrongly_refused", "answerable")),
     ("citation_precision", "Citation precision (macro)", "%", ("citation_precision_n", None)),
     ("citation_recall", "Citation recall (macro)", "%", ("citation_recall_n", None)),
+    ("multipart_rate", "Multi-part questions answered in full", "%", ("multipart_full", "multipart")),
+    ("miss_retrieval", "Missed: a fact not among the passages read", "n", None),
+    ("miss_reader", "Missed: read, but not in the model's text", "n", None),
+    ("miss_decision", "Missed: in the model's text, cut by the checks", "n", None),
     ("hit_at_k", "hit@k", "%", None),
     ("answer_hit_at_k", "Answer-bearing hit@k", "%", None),
     ("mrr", "MRR", "", None),
@@ -73,6 +77,10 @@ def figures(rows: list[dict]) -> dict:
         "wrongly_refused_rate": _mean([m["wrongly_refused"] for m in ans]),
         "citation_precision": _mean(precision), "citation_precision_n": len(precision),
         "citation_recall": _mean(recall), "citation_recall_n": len(recall),
+        "multipart": sum(bool(m.get("multipart")) for m in ans),
+        "multipart_full": sum(bool(m.get("multipart")) and m["correct"] for m in ans),
+        "multipart_rate": _mean([m["correct"] for m in ans if m.get("multipart")]),
+        **{f"miss_{c}": sum(m.get("miss") == c for m in ans) for c in CAUSES},
         "hit_at_k": _mean([m["hit"] for m in ans]),
         "answer_hit_at_k": _mean([m["answer_hit"] for m in ans]),
         "mrr": _mean([m["rr"] for m in ans]),
@@ -237,6 +245,8 @@ def _cell(figs: dict, key: str, unit: str, count) -> str:
     value = figs[key]
     if value is None:
         return "n/a"
+    if unit == "n":
+        return str(value)
     text = f"{value:.1%}" if unit == "%" else f"{value:.2f}" + (" s" if unit == "s" else "")
     if count:
         done, of = count
@@ -249,6 +259,8 @@ def _delta(value, unit: str) -> str:
         return "n/a"
     if unit == "%":
         return f"{value * 100:+.1f} pp"
+    if unit == "n":
+        return f"{value:+.0f}"
     return f"{value:+.2f}" + (" s" if unit == "s" else "")
 
 

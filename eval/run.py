@@ -8,7 +8,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -34,7 +34,7 @@ def run(config, qa_file: str | None = None, out: str | None = None, baseline: bo
     if assistant is None:
         from qa.assistant import Assistant
 
-        assistant = Assistant(config)
+        assistant = Assistant(held_out(config, qa_path))
     check_sources(questions, assistant, qa_path)
     started = datetime.now().astimezone()
     info = describe(assistant, qa_path, questions, limit, started)  # the code as it starts
@@ -52,6 +52,16 @@ def run(config, qa_file: str | None = None, out: str | None = None, baseline: bo
     print(report.table(summary))
     print(f"\nWrote {out}: report.md, summary.json, results.jsonl, metrics.png, latency.png")
     return 0
+
+
+def held_out(config, qa_path: Path):
+    """The config with the decision fitted without this set where the fitted decision is
+    used, so that a set's figures never come from a decision fitted on it."""
+    path = dataset.held_out_decision(qa_path) if config.decision == "fitted" else None
+    if path is None:
+        return config
+    print(f"Deciding with {path.relative_to(ROOT)} (fitted without this set).")
+    return replace(config, decision=str(path))
 
 
 def evaluate(assistant, questions, baseline: bool = False, progress: bool = True,
@@ -125,7 +135,8 @@ def result(system: str, q: dataset.Question, answer: Answer, timings: dict,
         "passages": [{"id": p.id, "source": p.source, "start": p.start, "end": p.end,
                       "score": round(p.score, 4)} for p in answer.passages],
         "timings": timings, "reported_timings": answer.timings,
-        "candidates": answer.candidates, "notes": answer.notes,
+        "candidates": answer.candidates, "pieces": answer.pieces,
+        "quote": answer.quote, "notes": answer.notes,
         "metrics": score(q, answer),
     }
 

@@ -16,7 +16,10 @@ _ARTICLES = {"a", "an", "the"}
 # Every key of a question's metrics, in results.jsonl; None where one does not apply.
 METRICS = ["passed", "correct", "abstained", "refused", "wrongly_refused", "f1", "hit",
            "answer_hit", "rr", "citation_precision", "citation_recall", "citations", "stated",
-           "missing"]
+           "missing", "miss", "multipart"]
+# Why an answerable question was missed: the facts were not all among the passages read, or
+# they were but the model's own text lacks one, or its text had them all and the checks cut one.
+CAUSES = ("retrieval", "reader", "decision")
 
 
 def normalize(text: str) -> str:
@@ -115,6 +118,14 @@ def citation_quality(text: str, citations, stated: list[str], sources: list[str]
     return precision, recall
 
 
+def miss(facts: list[str], retrieved: bool, written: list[str]) -> str:
+    """The cause of a miss (CAUSES): `retrieved` whether the passages read held every fact,
+    `written` the model's own texts before any check."""
+    if not retrieved:
+        return "retrieval"
+    return "decision" if not set(facts) - set(facts_in(facts, " ".join(written))) else "reader"
+
+
 def score(question, answer) -> dict:
     """Every metric of one answer to one question; None where a metric does not apply."""
     m = dict.fromkeys(METRICS)
@@ -130,6 +141,10 @@ def score(question, answer) -> dict:
     m["correct"] = m["passed"] = not m["abstained"] and not m["missing"]
     m["f1"] = round(token_f1(answer.text, question.answer), 4)
     m.update(retrieval(answer.passages, question.must_include, question.sources))
+    m["multipart"] = len(question.must_include) > 1
+    if not m["correct"]:
+        m["miss"] = miss(question.must_include, m["answer_hit"],
+                         answer.candidates or [answer.text])
     if not m["abstained"]:
         m["citation_precision"], m["citation_recall"] = citation_quality(
             answer.text, answer.citations, stated, question.sources)

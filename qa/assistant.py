@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
+import threading
 
 from collections.abc import Iterator
 from pathlib import Path
 
 from index.types import ArticleInfo, IndexReport, Passage
-from qa import question, reading
+from qa import prompts, question, reading
 from qa.config import Config
 from qa.errors import IndexMissingError
 from qa.pipeline import Evidence, Pipeline
 from qa.types import Answer
 
 DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "seeds"
+BACKGROUND_BATCH = 160  # tokens read at a time behind questions: about one passage
+log = logging.getLogger(__name__)
 
 
 class Assistant:
@@ -117,18 +121,35 @@ class Assistant:
         self._touch()
         return self.read(progress, passages) if read else {}
 
-    def read(self, progress: bool = False, passages: list[Passage] | None = None) -> dict:
+    def read(self, progress: bool = False, passages: list[Passage] | None = None,
+             batch_tokens: int = 512) -> dict:
         """Have the model read every passage it has not read yet, once (where the backend
-        reads ahead); what it read. Questions are answered meanwhile, between batches."""
+        reads ahead); what it read. Questions are answered meanwhile, between batches of
+        `batch_tokens`."""
         passages = self.store.passages() if passages is None else passages
         self.reading_info = {}
         if passages and self.llm.reads_ahead:
-            # Every passage, and the numbers a question's passages are shown under.
-            shown = [reading.block(p) for p in passages] + reading.marks(self.config.top_k)
+            # Every passage, and the numbers and labels a question's prompt uses.
+            shown = [reading.block(p) for p in passages] + reading.fixed(self.config.top_k)
             with _bar(progress, 0, "Reading", "token") as bar:
                 self.reading_info = self.llm.read(reading.head(shown), shown, prune=True,
-                                                  name=reading.STATE, progress=bar)
+                                                  name=reading.STATE, progress=bar,
+                                                  batch_tokens=batch_tokens, turn=prompts.TURN)
         return self.reading_info
+
+    def read_in_background(self) -> threading.Thread:
+        """Start reading what is new in a thread of its own, a passage or two at a time: a
+        question asked meanwhile waits for at most that much, then reads first the passages
+        it needs."""
+        def run() -> None:
+            try:
+                self.read(batch_tokens=BACKGROUND_BATCH)
+            except Exception:  # a question reads what it needs anyway; the log says why
+                log.exception("reading the added articles failed")
+
+        thread = threading.Thread(target=run, name="qa-read", daemon=True)
+        thread.start()
+        return thread
 
     # Another process (the chat's uploads, `qa index`) may change the collection: a file in the
     # data directory is touched on every change, and a retriever older than it is rebuilt.

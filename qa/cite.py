@@ -7,10 +7,12 @@ from qa.judge import Claim
 from qa.types import Citation, Passage
 
 
-def cite(claims: list[Claim], passages: list[Passage],
-         relevance: list[float]) -> tuple[str, list[Citation]]:
+def cite(claims: list[Claim], passages: list[Passage], relevance: list[float],
+         located=None) -> tuple[str, list[Citation]]:
     """The answer text with [n] marks, and its citations; `relevance` is each passage's
-    similarity to the question."""
+    similarity to the question. A citation highlights the passage's sentence most like its
+    claims, or the model's quote (`located`, qa/quote.py) where it lies in that passage and
+    shares a word with them."""
     order: list[int] = []
     sentences = []
     for c in claims:
@@ -25,7 +27,8 @@ def cite(claims: list[Claim], passages: list[Passage],
         citations.append(Citation(
             number=number, source=p.source, passage_id=p.id, text=p.text, start=p.start,
             end=p.end, score=round(score, 4), title=p.title, outlet=p.outlet, date=p.date,
-            quote=best_sentence(p.text, claimed)))
+            quote=_highlight(p.text, claimed, located.words(passages)
+                             if located and located.passage == i else "")))
     return " ".join(sentences), citations
 
 
@@ -34,6 +37,12 @@ def _with_mark(sentence: str, number: int) -> str:
     if sentence and sentence[-1] in ".!?":
         return f"{sentence[:-1]} [{number}]{sentence[-1]}"
     return f"{sentence} [{number}]."
+
+
+def _highlight(passage: str, claimed: str, quoted: str) -> str:
+    if quoted and T.content_words(quoted) & T.content_words(claimed):
+        return quoted
+    return best_sentence(passage, claimed)
 
 
 def best_sentence(passage: str, claim: str) -> str:

@@ -52,20 +52,22 @@ class Config:
     retrieve_candidates: int = setting(24, "passages each retriever returns before fusion")
     assemble: int = setting(1, "1: place the passages' stored readings; 0: evaluate the same "
                                "text in full (slow; for comparison)")
-    store_mb: int = setting(0, "most disk the stored readings take, in MB (0: no limit); the "
-                               "least recently used are read again when needed")
+    store_mb: int = setting(0, "most disk the stored readings take, in MB (0: a quarter of the "
+                               "free disk); the least recently used are read again when needed")
+    store_type: str = setting("q4", "how stored readings are kept on disk: `q4` (4-bit), `q8` or "
+                                    "`f16` (exact); readings of another type are read again")
     min_similarity: float = setting(0.3, "refuse without the LLM when no sentence of the "
                                          "articles is this similar to the question (cosine)")
     # Answering
     answers: int = setting(1, "most candidate answers: the question and its parts first; if "
                               "none holds up, one from each next best article alone")
+    samples: int = setting(0, "answers sampled (temperature 0.7) beside the greedy ones, for the "
+                              "decision to choose from (each adds about a second)")
     focus: int = setting(3, "sentences (the best of each best-matching article) shown again "
                             "with the question")
     max_tokens: int = setting(120, "longest answer, in tokens")
-    support: float = setting(0.5, "share of a claim's content words the sentences it rests on "
-                                  "must hold")
-    on_topic: float = setting(0.3, "least similarity to the question (MiniLM cosine) of the "
-                                   "sentences a claim rests on")
+    decision: str = setting("checks", "what keeps or cuts a claim: `checks` (the grounding "
+                                      "checks), `fitted` (qa/decision.json) or a `qa fit` file")
     max_question_chars: int = setting(1000, "longer questions are refused with a message")
 
     @classmethod
@@ -95,14 +97,16 @@ class Config:
         if self.llm == "openai" and not (self.api_base and self.model):
             raise ConfigError("The openai LLM needs an endpoint and a model name: --api-base "
                               "http://host:port/v1 --model NAME (or QA_API_BASE, QA_MODEL).")
+        if self.store_type not in ("q4", "q8", "f16"):
+            raise ConfigError(f"store_type must be q4, q8 or f16, not {self.store_type!r}.")
         for name in ("top_k", "retrieve_candidates", "chunk_size", "max_tokens", "threads",
                      "max_question_chars", "max_file_mb", "answers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}.")
-        for name in ("store_mb", "focus"):
+        for name in ("store_mb", "focus", "samples"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, not {getattr(self, name)}.")
-        for name in ("support", "on_topic", "min_similarity"):
+        for name in ("min_similarity",):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{name} must be between 0 and 1, not {getattr(self, name)}.")
 

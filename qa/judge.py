@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from qa import grounding as G
 from qa import text as T
@@ -39,6 +40,7 @@ class Claim:
 class Judged:
     claims: list[Claim]
     dropped: list[str]  # why sentences were dropped or cut
+    answered: set = field(default_factory=set)  # candidates with a sentence that stands
 
     @property
     def score(self) -> tuple:
@@ -56,18 +58,30 @@ class Judge:
         self.sentences = sentences or Sentences(passages)
         self._question_vector = encode([question])[0]
         self._topicality = self.sentences.similarity(self._question_vector)
+
+    # What the checks compare claims with: made when the first claim is judged, after the
+    # first words are written (the relevance gate and the focus need only the similarities).
+    @cached_property
+    def evidence(self) -> list[G.Evidence]:
         articles: dict[str, list[str]] = {}
-        for p in passages:
+        for p in self.passages:
             articles.setdefault(p.path, []).append(p.text)
-        self.evidence = [G.Evidence(p.text, header(p), " ".join(articles[p.path]))
-                         for p in passages]
-        collection = " ".join(e.all for e in self.evidence)
-        self.proper = T.proper_names(collection)
-        vocabulary = T.content_words(collection)
-        # A name the question used is no invention where the articles know it; one they never
-        # mention ("What did <someone absent> say?") must not be put to them.
-        self.known = {w for w in T.content_words(question) if T.mentioned(w, vocabulary)}
-        self._words = [T.content_words(e.all) for e in self.evidence]
+        return [G.Evidence(p.text, header(p), " ".join(articles[p.path])) for p in self.passages]
+
+    @cached_property
+    def proper(self) -> set[str]:
+        return T.proper_names(" ".join(e.all for e in self.evidence))
+
+    @cached_property
+    def known(self) -> set[str]:
+        """Names the question used that the articles know: no invention where a claim repeats
+        them; one they never mention ("What did <someone absent> say?") is not put to them."""
+        vocabulary = T.content_words(" ".join(e.all for e in self.evidence))
+        return {w for w in T.content_words(self.question) if T.mentioned(w, vocabulary)}
+
+    @cached_property
+    def _words(self) -> list[set[str]]:
+        return [T.content_words(e.all) for e in self.evidence]
 
     def judge(self, answer: str) -> Judged:
         """The answer's sentences that hold up, each with the passage that states it."""
@@ -118,31 +132,39 @@ class Judge:
                 why = "; ".join(f"{k}: {v}" for k, v in problems.items())
         return None, why
 
-    def problems(self, claim: str, i: int) -> dict:
-        """What passage `i` does not back in the claim, by check; empty when it backs it all."""
-        e, out = self.evidence[i], {}
-        # A misquotation is a detail too: the words in quotation marks go, the rest may stand.
-        details = (G.unsupported_numbers(claim, e, self.question)
-                   + G.unsupported_names(claim, e, self.known, self.proper)
-                   + G.misquotations(claim, e))
-        if details:
-            out["details"] = details
-        if G.unsupported_speakers(claim, e):
-            out["speaker"] = G.unsupported_speakers(claim, e)
+    def measure(self, claim: str, i: int) -> dict:
+        """What each check finds of the claim against passage `i` (qa/grounding.py)."""
+        e = self.evidence[i]
         j = self._closest(claim, i)
         window = " ".join(self.sentences.texts[i][max(0, j - 1): j + 2])
-        held = G.support(claim, window, e, self.question)
-        if held < self.min_support:
-            out["support"] = round(held, 2)
-        topical = float(self._topicality[i][max(0, j - 1): j + 2].max())
-        if topical < self.min_on_topic:
-            out["off topic"] = round(topical, 2)
-        absent = G.absent_names(self.question, e, self.known)
-        if absent:
-            out["question's names absent"] = absent
-        if not G.adds_to_question(self.question, claim):
+        return {"numbers": G.unsupported_numbers(claim, e, self.question),
+                "names": G.unsupported_names(claim, e, self.known, self.proper),
+                "quotes": G.misquotations(claim, e),
+                "speakers": G.unsupported_speakers(claim, e),
+                "support": G.support(claim, window, e, self.question),
+                "topical": float(self._topicality[i][max(0, j - 1): j + 2].max()),
+                "absent": G.absent_names(self.question, e, self.known),
+                "restates": not G.adds_to_question(self.question, claim),
+                "header": G.restates_header(claim, e, self.question)}
+
+    def problems(self, claim: str, i: int) -> dict:
+        """What passage `i` does not back in the claim, by check; empty when it backs it all."""
+        m, out = self.measure(claim, i), {}
+        # A misquotation is a detail too: the words in quotation marks go, the rest may stand.
+        details = m["numbers"] + m["names"] + m["quotes"]
+        if details:
+            out["details"] = details
+        if m["speakers"]:
+            out["speaker"] = m["speakers"]
+        if m["support"] < self.min_support:
+            out["support"] = round(m["support"], 2)
+        if m["topical"] < self.min_on_topic:
+            out["off topic"] = round(m["topical"], 2)
+        if m["absent"]:
+            out["question's names absent"] = m["absent"]
+        if m["restates"]:
             out["restates the question"] = True
-        if G.restates_header(claim, e, self.question):
+        if m["header"]:
             out["restates the header"] = True
         return out
 
@@ -172,7 +194,8 @@ def choose(candidates: list[tuple[Judge, str]], max_claims: int = 4) -> Judged:
                 break
             if not any(_same(c, k) for k in claims):
                 claims.append(c)
-    return Judged(claims, [d for j in judged for d in j.dropped])
+    return Judged(claims, [d for j in judged for d in j.dropped],
+                  {k for k, j in enumerate(judged) if j.claims})
 
 
 def _same(a: Claim, b: Claim, overlap: float = 0.6) -> bool:

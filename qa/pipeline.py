@@ -9,9 +9,11 @@ from index.types import Passage
 from qa import prompts
 from qa import text as T
 from qa.cite import cite
+from qa.quote import locate
+from qa import decide
 from qa.judge import REFUSAL, Judge, choose, claims_of
 from qa.question import parts
-from qa.reading import head as reading_head
+from qa import reading
 from qa.relevance import Sentences
 from qa.types import Answer
 
@@ -22,8 +24,10 @@ class Round:
     each answers. The prompts share their first message, made of `blocks` (qa/reading.py)."""
 
     questions: list[str]
-    prompts: list[list[dict]]
+    prompts: list[list[dict]]  # one per question, then the quote's where `quote`
     blocks: list[str]
+    quote: bool = False  # the last prompt asks for the words that answer, copied
+    temperatures: list[float] = field(default_factory=list)  # 0: greedy
 
 
 @dataclass
@@ -34,15 +38,19 @@ class Evidence:
     head: list[dict]  # the fixed messages every prompt starts with
     state: str = ""  # the name the backend keeps the instructions evaluated under
     blocks: list[str] = field(default_factory=list)  # the pieces of `head` read ahead
-    focus: str = ""  # sentences to read first, shown with the question
+    focus: list = field(default_factory=list)  # (n, sentence): read again with the question
     sentences: object = None  # the passages' sentences with their vectors, if already known
+
+
+SAMPLED = 0.7  # the temperature of the sampled answers
 
 
 class Pipeline:
     """Answers one question at a time with an LLM backend and a source of evidence."""
 
-    def __init__(self, config, llm, evidence_for, model: str = ""):
+    def __init__(self, config, llm, evidence_for, model: str = "", decision=None):
         self.config, self.llm, self.evidence_for, self.model = config, llm, evidence_for, model
+        self.decision = decision or decide.load(config.decision)
 
     def stream(self, question: str, history=None) -> Iterator[str | Answer]:
         """Yield the first candidate's text as it is written, then the checked `Answer`."""
@@ -50,8 +58,7 @@ class Pipeline:
         searched = self.condense(question, history) if history else question
         evidence = self.evidence_for(searched)
         sentences = evidence.sentences or Sentences(evidence.passages)
-        judges = {searched: Judge(searched, evidence.passages, self.config.support,
-                                  self.config.on_topic, sentences)}
+        judges = {searched: Judge(searched, evidence.passages, sentences=sentences)}
         timings = {"retrieve_s": time.perf_counter() - t0}
         if max(judges[searched].relevance, default=0.0) < self.config.min_similarity:
             # Nothing in the articles is even about the question: refuse without the LLM.
@@ -60,39 +67,72 @@ class Pipeline:
                                judges[searched].relevance)
             return
         candidates: list[tuple[str, str]] = []  # (the question it answers, the model's text)
+        pieces: list[list] = []  # each candidate's pieces with their log-probabilities
+        quote = None  # the model's copy of the words that answer
         evidence.focus = self.focus(judges[searched], sentences)
         for round_ in self.rounds(searched, evidence):
-            written = [""] * len(round_.questions)
+            written = [""] * len(round_.prompts)
+            sureness = [[] for _ in round_.prompts]
             for i, piece in self.llm.generate(round_.prompts, fixed=1, name=evidence.state,
                                               max_tokens=self.config.max_tokens,
-                                              blocks=round_.blocks,
-                                              assemble=bool(self.config.assemble)):
+                                              blocks=round_.blocks, turn=prompts.TURN,
+                                              assemble=bool(self.config.assemble),
+                                              temperatures=round_.temperatures):
                 written[i] += piece
+                sureness[i].append([str(piece), getattr(piece, "logprob", None)])
                 if i == 0 and not candidates:
                     timings.setdefault("first_token_s", time.perf_counter() - t0)
                     yield piece
+            if round_.quote:
+                quote = written.pop()
+                sureness.pop()
             candidates += zip(round_.questions, written)
+            pieces += sureness
             for q in round_.questions:
-                judges.setdefault(q, Judge(q, evidence.passages, self.config.support,
-                                           self.config.on_topic, sentences))
-            judged = choose([(judges[q], text) for q, text in candidates])
+                judges.setdefault(q, Judge(q, evidence.passages, sentences=sentences))
+            if self.decision is None:  # today's checks
+                judged = choose([(judges[q], text) for q, text in candidates])
+            else:
+                judged = decide.choose([(judges[q], text, sure, q != searched) for (q, text), sure
+                                        in zip(candidates, pieces)], self.decision, quote)
             if judged.claims:
                 break  # a second round only where the first answer does not hold up
         relevance = judges[searched].relevance
-        text, citations = cite(judged.claims, evidence.passages, relevance)
+        text, citations = cite(judged.claims, evidence.passages, relevance,
+                               locate(quote, evidence.passages) if quote else None)
+        if citations:
+            text = " ".join([text, *self.unanswered(searched, judged.answered)])
         answer = self._answer(question, searched, text or REFUSAL, citations, evidence,
                               timings, t0, relevance)
         answer.notes, answer.candidates = judged.dropped, [t for _, t in candidates]
+        answer.pieces, answer.quote = pieces, quote
         yield answer
 
+    @staticmethod
+    def unanswered(question: str, answered: set) -> list[str]:
+        """What to say of each part of a several-part question when neither the question's
+        own candidate nor the part's left anything standing (where the question's did, it may
+        well have answered the part)."""
+        if 0 in answered:
+            return []
+        return [prompts.NOT_ANSWERED.format(part=part)
+                for k, part in enumerate(parts(question), start=1) if k not in answered]
+
     def rounds(self, question: str, evidence: Evidence) -> Iterator["Round"]:
-        """The candidates to write, greedily: first the question as asked and each of its
-        parts, from every passage read; then, only if none of those holds up, up to
-        `answers` - 1 more, each from the passages of one article alone (the best first), so
-        that one article's account cannot crowd out another's."""
+        """The candidates to write: first, side by side from every passage read, the question
+        as asked and each of its parts (greedy), `samples` more answers to the question
+        (sampled), and the quote; then, only if nothing holds up, up to `answers` - 1 more,
+        each from the passages of one article alone (the best first), so that one article's
+        account cannot crowd out another's."""
         asked = [question] + parts(question)
-        turns = [self._turn(q, evidence) for q in asked]
-        yield Round(asked, [evidence.head + [t] for t in turns], evidence.blocks)
+        samples = [question] * self.config.samples
+        turns = [self._turn(q, evidence.focus) for q in asked + samples]
+        # The quote is a feature of the fitted decision; today's checks do not use it.
+        quote = [{"role": "user", "content": self._turn(question, evidence.focus)["content"]
+                  + prompts.QUOTE.removeprefix(prompts.QUESTION)}
+                 ] if self.decision is not None else []
+        yield Round(asked + samples, [evidence.head + [t] for t in turns + quote],
+                    evidence.blocks, bool(quote), [0.0] * len(asked) + [SAMPLED] * len(samples))
         articles: dict[str, list[int]] = {}
         for n, p in enumerate(evidence.passages, start=1):
             articles.setdefault(p.path, []).append(n)
@@ -100,14 +140,14 @@ class Pipeline:
             return
         for numbers in list(articles.values())[: self.config.answers - 1]:
             shown = [b for n in numbers for b in evidence.blocks[2 * n - 2: 2 * n]]
-            yield Round([question], [reading_head(shown) + [turns[0]]], shown)
+            yield Round([question], [reading.head(shown) + [turns[0]]], shown)
 
-    def focus(self, judge: Judge, sentences) -> str:
-        """The best sentence of each of the articles that match the question best, numbered by
-        their passages: what to read first in a long collection."""
+    def focus(self, judge: Judge, sentences) -> list[tuple[int, str]]:
+        """The best sentence of each of the articles that match the question best, with the
+        number of its passage: shown again right before the question."""
         k = self.config.focus
         if not k:
-            return ""
+            return []
         best = {}
         for i, sims in enumerate(judge._topicality):
             p = judge.passages[i]
@@ -121,14 +161,15 @@ class Pipeline:
             if p.path not in best or sims[j] > best[p.path][0]:
                 best[p.path] = (float(sims[j]), i, j)
         top = sorted(best.values(), reverse=True)[:k]
-        return "\n".join(f"[{i + 1}] {prompts.quoted(sentences.texts[i][j])}" for _, i, j in top)
+        return [(i + 1, sentences.texts[i][j]) for _, i, j in top]
 
-    def _turn(self, question: str, evidence: Evidence) -> dict:
-        if evidence.focus:
-            text = prompts.FOCUSED.format(focus=evidence.focus, question=question)
-        else:
-            text = prompts.QUESTION.format(question=question)
-        return {"role": "user", "content": text}
+    @staticmethod
+    def _turn(question: str, focus: list[tuple[int, str]] = ()) -> dict:
+        """A question's own turn: the focus sentences, read live, then the question."""
+        if not focus:
+            return {"role": "user", "content": prompts.QUESTION.format(question=question)}
+        lines = "\n".join(f"[{n}] {prompts.quoted(' '.join(text.split()))}" for n, text in focus)
+        return {"role": "user", "content": prompts.FOCUSED.format(focus=lines, question=question)}
 
     def condense(self, question: str, history) -> str:
         """A follow-up rewritten as a standalone question, using the last few turns."""

@@ -14,10 +14,18 @@ Rules:
 HEAD = "{rules}\n\nThe passages:\n\n"
 MARK = "[{n}]\n"
 PASSAGE = "Article: {header}\n{text}\n\n"
-QUESTION = "Question: {question}"
-FOCUSED = "Passages that bear on it:\n{focus}\n\nQuestion: {question}"
+TURN = "Question:"  # every question's turn starts so: read ahead like a passage
+QUESTION = TURN + " {question}"
+# The sentence of each best-matching article that matches the question best, read with the
+# question ("[3] "The mayor said ...""). Placed from their passages' stored cells instead, they
+# cost no time but a short article among long ones went unanswered: they are read live.
+FOCUSED = "Passages that bear on it:\n{focus}\n\n" + QUESTION
+# Beside the answers, the words that answer, copied: matched back to the passages (qa/quote.py).
+QUOTE = QUESTION + ("\nDo not answer in your own words: copy, word for word, the shortest part "
+                    "of a passage that answers the question, or write none.")
 
 REFUSAL = "The articles do not say."
+NOT_ANSWERED = 'The articles do not answer "{part}"'  # a part of the question left open
 
 # Article text can neither close an excerpt's quotes nor open a chat turn of its own.
 _ESCAPES = {'"""': "'''", "<|im_start|>": "im_start", "<|im_end|>": "im_end",

@@ -33,6 +33,8 @@ class Answer:
     searched: str = ""  # the standalone question (a follow-up is rewritten)
     notes: list[str] = field(default_factory=list)  # what the checks dropped, and why
     candidates: list[str] = field(default_factory=list)  # the model's answers, unchecked
+    pieces: list[list] = field(default_factory=list)  # per candidate: [text, log-probability]
+    quote: str | None = None  # the model's copy of the words that answer (qa/quote.py)
 
     def to_dict(self) -> dict:
         return {"question": self.question, "answer": self.text, "abstained": self.abstained,

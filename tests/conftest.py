@@ -76,21 +76,24 @@ class ScriptedLLM:
     def __init__(self, reply: str, *later: str, reads_ahead: bool = True):
         self.replies, self.later, self.reads_ahead = [reply], list(later), reads_ahead
         self.name, self.prompts, self.blocks, self.read_blocks = "scripted", [], [], []
+        self.temperatures = []
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 4
 
-    def read(self, messages, blocks, name="prefix", progress=None, prune=False):
+    def read(self, messages, blocks, name="prefix", progress=None, prune=False,
+             batch_tokens=512, turn=""):
         assert messages[0]["content"].endswith("".join(blocks))
         self.read_blocks.append(list(blocks))
         return {"blocks": len(blocks), "read": len(blocks)}
 
     def generate(self, prompts, *, fixed=0, max_tokens=200, name="prefix", blocks=None,
-                 assemble=True):
+                 assemble=True, turn="", temperatures=None):
         if self.prompts and self.later:
             self.replies[0] = self.later.pop(0)
         self.prompts.append(prompts)
         self.blocks.append(blocks)
+        self.temperatures.append(list(temperatures or []))
         for i in range(len(prompts)):
             for piece in re.findall(r"\S+\s*", self.replies[0]):
                 yield i, piece

@@ -276,7 +276,7 @@ def test_the_prompt_holds_the_retrieved_passages_numbered_under_their_article_he
         make_assistant, ferry):
     a = make_assistant(UNION, focus=0, top_k=6)
     answer = a.ask(QUESTION)
-    [[system, turn]] = a.llm.prompts[0]
+    [system, turn] = a.llm.prompts[0][0]
     assert turn == {"role": "user", "content": f"Question: {QUESTION}"}
     content, blocks = system["content"], a.llm.blocks[0]
     assert content == prompts.HEAD.format(rules=prompts.RULES) + "".join(blocks)
@@ -314,12 +314,22 @@ def test_an_off_topic_question_is_refused_without_the_llm(make_assistant, tmp_pa
     assert llm.prompts == []
 
 
-def test_each_part_of_a_question_gets_a_candidate(make_assistant, ferry):
-    a = make_assistant(UNION, focus=0)
+def test_each_part_of_a_question_gets_a_candidate_beside_samples_and_the_quote(
+        make_assistant, ferry):
+    # Side by side: the question, each part (greedy), the question again (sampled), and, for
+    # the fitted decision, the words that answer it, copied.
+    a = make_assistant(UNION, focus=0, samples=2, decision="fitted")
     a.ask("How many workers joined the strike, and when are the talks set?")
-    assert [p[-1]["content"] for p in a.llm.prompts[0]] == [
-        "Question: How many workers joined the strike, and when are the talks set?",
-        "Question: How many workers joined the strike?", "Question: When are the talks set?"]
+    asked = "Question: How many workers joined the strike, and when are the talks set?"
+    *answers, quote = [p[-1]["content"] for p in a.llm.prompts[0]]
+    assert answers == [asked, "Question: How many workers joined the strike?",
+                       "Question: When are the talks set?", asked, asked]
+    assert quote.startswith(asked + "\n") and "copy, word for word" in quote
+    assert a.llm.temperatures[0] == [0.0, 0.0, 0.0, 0.7, 0.7]
+
+    checks = make_assistant(UNION, focus=0)  # today's checks: no samples, no quote
+    checks.ask("How many workers joined the strike, and when are the talks set?")
+    assert [p[-1]["content"] for p in checks.llm.prompts[0]] == answers[:3]
 
 
 def test_a_second_round_of_candidates_only_when_the_first_does_not_hold_up(make_assistant, ferry):
@@ -327,7 +337,7 @@ def test_a_second_round_of_candidates_only_when_the_first_does_not_hold_up(make_
     held.ask(QUESTION)
     assert len(held.llm.prompts) == 1
 
-    failed = make_assistant(INVENTED, answers=3)  # up to two more, each from one article
+    failed = make_assistant(INVENTED, answers=3, samples=0)  # up to two more, one article each
     failed.ask(QUESTION)
     first, *more = failed.llm.prompts
     assert len(first) == 1 and len(more) == 2 and all(len(r) == 1 for r in more)
@@ -348,7 +358,7 @@ def test_a_follow_up_is_rewritten_into_a_standalone_question(make_assistant, fer
     history = [("What happened on Dunmore Island?", "Ferry crews walked off the job [1].")]
     a = make_assistant(rewrite, UNION, focus=0)
     answer = a.ask("How many joined it?", history=history)
-    [condense], [asked] = a.llm.prompts
+    [condense], [asked, *_] = a.llm.prompts
     assert condense[-1]["content"].endswith(
         "User: What happened on Dunmore Island?\nAssistant: Ferry crews walked off the job."
         "\n\nLast question: How many joined it?")

@@ -85,9 +85,9 @@ def test_an_empty_question_is_an_error():
 def test_bad_setting_is_one_line_error(tmp_path, capsys, monkeypatch):
     assert main(["ask", "--top-k", "0", "--data-dir", str(tmp_path), "Who?"]) == 1
     assert capsys.readouterr().err == "error: top_k must be at least 1, not 0.\n"
-    monkeypatch.setenv("QA_SUPPORT", "lots")
+    monkeypatch.setenv("QA_MIN_SIMILARITY", "lots")
     assert main(["articles", "--data-dir", str(tmp_path)]) == 1
-    assert capsys.readouterr().err == "error: QA_SUPPORT must be a float, not 'lots'.\n"
+    assert capsys.readouterr().err == "error: QA_MIN_SIMILARITY must be a float, not 'lots'.\n"
 
 
 def test_openai_needs_endpoint(capsys):

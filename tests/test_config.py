@@ -22,10 +22,13 @@ def test_every_setting_reads_its_qa_variable(monkeypatch, tmp_path):
     raw = {"int": "7", "float": "0.4", "Path": str(tmp_path), "str": "openai"}
     for f in settings():
         monkeypatch.setenv(env_name(f.name), raw[type_name(f)])
-    monkeypatch.setenv("QA_API_BASE", "http://127.0.0.1:9/v1")  # the openai LLM needs one
+    chosen = {"api_base": "http://127.0.0.1:9/v1",  # the openai LLM needs one
+              "store_type": "q8"}  # one of a few
+    for name, value in chosen.items():
+        monkeypatch.setenv(env_name(name), value)
     config = Config.load()
     for f in settings():
-        expected = "http://127.0.0.1:9/v1" if f.name == "api_base" else raw[type_name(f)]
+        expected = chosen.get(f.name, raw[type_name(f)])
         assert str(getattr(config, f.name)) == expected, f.name
 
 
@@ -41,8 +44,8 @@ def test_bad_values_say_what_to_fix(monkeypatch):
     monkeypatch.delenv("QA_TOP_K")
     with pytest.raises(ConfigError, match="top_k must be at least 1, not 0"):
         Config.load(top_k=0)
-    with pytest.raises(ConfigError, match="support must be between 0 and 1, not 1.5"):
-        Config.load(support=1.5)
+    with pytest.raises(ConfigError, match="min_similarity must be between 0 and 1, not 1.5"):
+        Config.load(min_similarity=1.5)
     with pytest.raises(ConfigError, match="llm must be 'local' or 'openai'"):
         Config.load(llm="gpt")
     with pytest.raises(ConfigError, match="--api-base"):
@@ -52,8 +55,8 @@ def test_bad_values_say_what_to_fix(monkeypatch):
 
 
 def test_string_overrides_are_coerced_like_variables():
-    config = Config.load(top_k="3", support="0.25", data_dir="somewhere")
-    assert (config.top_k, config.support, config.data_dir) == (3, 0.25, Path("somewhere"))
+    config = Config.load(top_k="3", min_similarity="0.25", data_dir="somewhere")
+    assert (config.top_k, config.min_similarity, config.data_dir) == (3, 0.25, Path("somewhere"))
 
 
 def test_api_key_from_openai_env_and_never_shown(monkeypatch):

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +53,19 @@ def test_a_correct_cited_answer_scores_full_marks():
     assert m["f1"] == 1.0  # citation marks and "the/a" are not words of the answer
     assert (m["hit"], m["answer_hit"], m["rr"]) == (True, True, 1.0)
     assert m["refused"] is None  # a metric of unanswerable questions only
+
+
+def test_each_miss_is_put_down_to_retrieval_the_reader_or_the_checks():
+    q = question(["400", "ballistic"])
+    unread = answer("The articles do not say.", shown=[OTHER])
+    assert S.score(q, unread)["miss"] == "retrieval"
+    read = answer("The articles do not say.", shown=[BARRAGE])
+    read.candidates = ["Iran fired missiles."]
+    assert S.score(q, read)["miss"] == "reader"
+    read.candidates = ["Iran fired 400 missiles.", "They were ballistic missiles."]
+    assert S.score(q, read)["miss"] == "decision"  # written, then cut
+    assert S.score(q, answer("Iran fired 400 ballistic missiles [1].", [BARRAGE]))["miss"] is None
+    assert S.score(q, read)["multipart"] and not S.score(question(["400"]), read)["multipart"]
 
 
 def test_a_missing_fact_makes_the_answer_wrong_but_still_scores_its_citations():
@@ -283,22 +297,53 @@ def test_a_source_that_is_not_indexed_is_named(make_assistant, tmp_path):
         run(None, qa_file=str(f), out=str(tmp_path / "run"), assistant=make_assistant("x"))
 
 
-def test_ablation_judges_the_stored_answers_again_with_each_check_off(make_assistant, tmp_path,
-                                                                      capsys):
-    from eval import ablation
+def test_the_decision_is_fitted_on_runs_and_each_set_scored_fitted_without_it(
+        make_assistant, tmp_path, capsys):
+    from eval import ablation, fit
 
     a = make_assistant("Iran fired 400 ballistic missiles at Israel [1].")
-    f, out = write_set(tmp_path), tmp_path / "run"
-    run(None, qa_file=str(f), out=str(out), assistant=a, progress=False)
+    runs = []
+    for name, lines in (("one", TINY[:1] + TINY[2:]), ("two", TINY[:2])):
+        f = tmp_path / name / "qa.jsonl"
+        f.parent.mkdir()
+        f.write_text("".join(json.dumps(q) + "\n" for q in lines))
+        run(None, qa_file=str(f), out=str(tmp_path / f"run-{name}"), assistant=a,
+            progress=False)
+        runs.append(str(tmp_path / f"run-{name}"))
     capsys.readouterr()
     asked = len(a.llm.prompts)
-    assert ablation.run(None, str(out), qa_file=str(f), assistant=a) == 0
-    assert len(a.llm.prompts) == asked  # the stored answers are judged, none written
+    name, items = fit.load_run(runs[0], a)
+    assert name == "one" and [it.question.id for it in items] == ["m1", "m3"]
+    assert any(y == 1 for it in items for ys in it.labels for y in ys)  # the 400 claim
+    assert all(y == 0 for ys in items[1].labels for y in ys)  # unanswerable: nothing is right
+    assert fit.run(None, runs, write=False, assistant=a) == 0
     printed = capsys.readouterr().out
-    assert "| all checks | 1/2 | 1/1 | 1 |" in printed  # the off-topic figure is refused
-    # with no check at all, the figure is taken as the answer to the unanswerable question
-    assert "| without any check | 1/2 | 0/1 | 0 |" in printed
-    assert all(f"| without {name} |" in printed for name in ablation.CHECKS)
+    assert "today's checks" in printed and "each set held out" in printed
+    assert "| one | 1/1 |" in printed and "| two |" in printed
+    assert ablation.run(None, runs, assistant=a) == 0
+    printed = capsys.readouterr().out
+    assert "| all features |" in printed and all(f"| without {n} |" in printed
+                                                 for n in fit.FEATURES)
+    assert len(a.llm.prompts) == asked  # the stored candidates are judged, none written
+
+
+@pytest.mark.parametrize("path,name", [
+    ("eval/qa.jsonl", "own"), ("eval/heldout.jsonl", "heldout"),
+    ("eval/heldout2/qa.jsonl", "heldout2"), ("/x/mine.jsonl", "mine")])
+def test_each_set_is_decided_by_the_decision_fitted_without_it(path, name, monkeypatch,
+                                                                tmp_path):
+    from eval.run import held_out
+    from qa.config import Config
+
+    assert dataset.set_name(path) == name
+    monkeypatch.setattr(dataset, "DECISIONS", tmp_path)
+    fitted = Config(decision="fitted")
+    assert held_out(fitted, Path(path)).decision == "fitted"  # none fitted: the shipped one
+    (tmp_path / f"without-{name}.json").write_text("{}")
+    monkeypatch.setattr("eval.run.ROOT", tmp_path.parent)
+    assert held_out(fitted, Path(path)).decision == str(tmp_path / f"without-{name}.json")
+    for kept in ("checks", "mine.json"):
+        assert held_out(Config(decision=kept), Path(path)).decision == kept
 
 
 def check_run(out, questions: int, answerable: int) -> dict:

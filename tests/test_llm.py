@@ -62,7 +62,7 @@ def only_the_prefix_is_left(llm):
 def test_the_prefix_is_saved_and_a_fresh_process_reads_it_back(tmp_path):
     first = backend(tmp_path).prepare(HEAD, "notes")
     assert first["reused"] == 0 and first["evaluated"] == first["tokens"] > 20
-    assert (tmp_path / "state" / "smollm.notes.state").stat().st_size > 0
+    assert (tmp_path / "state" / "smollm.notes.read").stat().st_size > 0
     again = backend(tmp_path).prepare(HEAD, "notes")  # a new model object, as in a new process
     assert again["reused"] == again["tokens"] and again["evaluated"] == 0
 

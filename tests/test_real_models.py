@@ -71,10 +71,10 @@ def test_an_added_article_alone_is_read_a_changed_passage_again_a_removed_one_ne
     a.index([extra], prune=False)
     assert a.reading_info["read"] == 1  # the changed passage
 
-    stored = len(list((seed_copy / "llm" / "read").glob("*.state")))
+    stored = len(list((seed_copy / "llm" / "read").glob("*.read")))
     a.remove(["ferry.txt"])
     assert a.read()["read"] == 0
-    assert len(list((seed_copy / "llm" / "read").glob("*.state"))) == stored - 1
+    assert len(list((seed_copy / "llm" / "read").glob("*.read"))) == stored - 1
     gone = a.ask(WHY)
     assert "ferry.txt" not in {p.source for p in gone.passages}
     assert "ferry.txt" not in {c.source for c in gone.citations}
@@ -144,3 +144,38 @@ def test_the_small_model_runs_through_the_cli(seed_index):
     out = json.loads(r.stdout)
     assert out["model"] == "qwen2.5-coder-0.5b-instruct-q4_k_m"
     assert out["abstained"] or ("400" in out["answer"] and out["citations"])
+
+
+def test_damaged_or_cut_readings_are_read_again_through_the_cli(seed_copy):
+    # Every stored reading damaged: half cut to half their length, half overwritten in the
+    # middle (same size). The answer is the same, exit 0, no traceback.
+    before = Assistant(data_dir=seed_copy).ask(MISSILES).text
+    for i, f in enumerate(sorted((seed_copy / "llm" / "read").glob("*.read"))):
+        data = bytearray(f.read_bytes())
+        if i % 2:
+            f.write_bytes(data[: len(data) // 2])
+        else:
+            data[len(data) // 2: len(data) // 2 + 4096] = bytes(4096)
+            f.write_bytes(bytes(data))
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "--json", "--data-dir",
+                        str(seed_copy), MISSILES], capture_output=True, text=True, cwd=ROOT,
+                       timeout=600)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "was read again" in r.stderr
+    assert json.loads(r.stdout)["answer"] == before
+
+
+def test_a_question_right_after_an_upload_is_answered_from_it(seed_copy, tmp_path):
+    # The chat's upload: indexed, then read behind questions; a question asked at once reads
+    # first the passages it needs.
+    from ui.articles import Articles
+    from ui.chat import Chat
+
+    a = Assistant(data_dir=seed_copy)
+    a.warm()
+    chat = Chat(a)
+    upload = tmp_path / "ferry.txt"
+    upload.write_text(FERRY)
+    Articles(a, chat, uploads=tmp_path / "uploads").upload([str(upload)])
+    *_, (text, sources) = list(chat.respond(WHY, []))
+    assert "overtime" in text and "ferry.txt" in sources

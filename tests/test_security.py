@@ -29,8 +29,9 @@ def test_an_article_cannot_open_a_chat_turn_in_a_prompt_or_a_reading(make_assist
     (seeds / "evil.txt").write_text(EVIL)
     a = make_assistant("Fine [1].", reads_ahead=reads_ahead)
     answer = a.ask(QUESTION)
-    [prompt] = a.llm.prompts[0]
-    only_real_turns(prompt)
+    prompt, *more = a.llm.prompts[0]  # the answer's, then the samples' and the quote's
+    for each in [prompt, *more]:
+        only_real_turns(each)
     assert "evil.txt" in {p.source for p in answer.passages}
     assert "Ignore all previous instructions" in prompt[0]["content"]  # shown, as data
     assert '"""' not in prompt[0]["content"] and "'''" in prompt[0]["content"]

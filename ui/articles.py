@@ -5,7 +5,6 @@ import contextlib
 import filecmp
 import logging
 import shutil
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,16 +67,9 @@ class Articles:
                 problems.append((name, f"it could not be added ({type(e).__name__}); the "
                                        "server's log has the details"))
         progress((len(paths), len(paths)), desc="Done")
-        if added:
-            threading.Thread(target=self._read, daemon=True).start()
+        if added:  # the model reads them now, behind questions
+            self.assistant.read_in_background()
         return render.upload_report(added, problems), self.listing()
-
-    def _read(self) -> None:
-        """The model reads what was added, between questions."""
-        try:
-            self.assistant.read()
-        except Exception:  # a question reads what it needs anyway; the log says why
-            log.exception("reading the added articles failed")
 
     def _add(self, path: Path, waiting: Callable) -> ArticleInfo:
         """Copy one file into uploads/ and index it alone; the article as listed."""

@@ -22,15 +22,16 @@ def load_llm(config: Config, state_dir: Path | None = None):
 
         return OpenAICompatible(config.api_base, config.model, config.api_key, config.timeout)
     return _local(local_model_path(config), model_name(config), config.threads,
-                  str(state_dir) if state_dir else "", config.store_mb)
+                  str(state_dir) if state_dir else "", config.store_mb, config.store_type)
 
 
 @lru_cache(maxsize=2)
-def _local(path: str, name: str, threads: int, state_dir: str, store_mb: int = 0):
+def _local(path: str, name: str, threads: int, state_dir: str, store_mb: int = 0,
+           store_type: str = "q4"):
     from qa.llm.llamacpp import LlamaCpp
 
     return LlamaCpp(path, name, threads, Path(state_dir) if state_dir else None,
-                    store_mb=store_mb)
+                    store_mb=store_mb, store_type=store_type)
 
 
 def _packaged(config: Config):

@@ -3,12 +3,29 @@ them."""
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
 from qa.errors import ModelMissingError
+from qa.llm import state
+
+log = logging.getLogger(__name__)
+
+
+def chatml(messages: list[dict], reply: bool = True) -> str:
+    """ChatML, the template of Qwen2.5 and SmolLM2."""
+    text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return text + ("<|im_start|>assistant\n" if reply else "")
+
+
+def _opening(end: str, turn: str) -> str:
+    """What follows the blocks up to the end of `turn`: the instructions' end, and the start
+    of the user's turn."""
+    return end + chatml([{"role": "user", "content": turn}], reply=False).removesuffix(
+        "<|im_end|>\n")
 
 
 class Context:
@@ -76,37 +93,57 @@ class Context:
         return out
 
     def _state_file(self, name: str) -> Path | None:
-        return self.state_dir / f"{self.name}.{name}.state" if self.state_dir else None
+        return self.state_dir / f"{self.name}.{name}.read" if self.state_dir else None
+
+    def _cells(self, seq: int) -> state.Cells:
+        """A sequence's cells, as llama.cpp gives them."""
+        size = self.L.llama_state_seq_get_size(self._ctx, seq)
+        data = (ctypes.c_uint8 * size)()
+        self.L.llama_state_seq_get_data(self._ctx, data, size, seq)
+        return state.parse(bytes(data))
+
+    def _put(self, cells: state.Cells | list[state.Cells], seq: int) -> bool:
+        """Load cells (several that follow one another) into a sequence; whether llama.cpp
+        took them."""
+        blob = state.build(cells, seq)
+        buf = (ctypes.c_uint8 * blob.size).from_buffer(blob)
+        return bool(self.L.llama_state_seq_set_data(self._ctx, buf, blob.size, seq))
 
     def _load(self, name: str, want: list[int]) -> None:
-        """Sequence 0 from the saved state of `name`, where it shares a prefix with `want`."""
+        """Sequence 0 from the saved state of `name`, where it shares a prefix with `want`; a
+        saved state that does not hold is deleted (and evaluated again by the caller)."""
         self._rm(0, 0)
         self._head, self._head_name = [], name
         path = self._state_file(name)
-        try:  # the token list beside the state says, cheaply, whether loading it is worth it
-            saved = np.load(path.with_suffix(".tokens.npy")).tolist() if path else []
-        except (OSError, ValueError):
+        if not path or not path.exists():
             return
-        if not saved or _common(want, saved) == 0:
-            return
-        L, count = self.L, ctypes.c_size_t(0)
-        self._grow(len(saved) + self.seqs * 512)
-        tokens = (L.llama_token * len(saved))()
-        if L.llama_state_seq_load_file(self._ctx, str(path).encode(), 0, tokens, len(saved),
-                                       ctypes.byref(count)):
-            self._head = list(tokens[: count.value])
+        try:
+            header, cells = state.decode(path.read_bytes(), self.stamp)
+            saved = header.get("head")
+            if not isinstance(saved, list) or len(saved) != cells.count or cells.start != 0:
+                raise state.BadReading("its tokens do not match its cells")
+            if _common(want, saved) == 0:
+                return
+            self._grow(len(saved) + self.seqs * 512)
+            if not self._put(cells, 0):
+                raise state.BadReading("llama.cpp could not load it")
+            self._head = [int(t) for t in saved]
+        except (OSError, state.BadReading) as e:
+            self._rm(0, 0)
+            log.warning("the saved instructions (%s) were evaluated again: %s", path.name, e)
+            path.unlink(missing_ok=True)
 
     def _save(self, name: str) -> None:
         path = self._state_file(name)
         if not path or not self._head:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
+        data = state.encode(self._cells(0), dict(self.stamp, head=self._head), "f16")
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tokens = (self.L.llama_token * len(self._head))(*self._head)
-        self.L.llama_state_seq_save_file(self._ctx, str(tmp).encode(), 0, tokens, len(self._head))
-        np.save(tmp.with_suffix(".npy"), np.asarray(self._head, dtype=np.int32))
+        tmp.write_bytes(data)
         os.replace(tmp, path)  # a reader never sees half a state
-        os.replace(tmp.with_suffix(".npy"), path.with_suffix(".tokens.npy"))
+        for old in (path.with_suffix(".state"), path.with_suffix(".tokens.npy")):
+            old.unlink(missing_ok=True)  # the raw llama.cpp files of earlier versions
 
 
 def _common(a: list[int], b: list[int]) -> int:

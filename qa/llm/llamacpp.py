@@ -12,6 +12,7 @@ public ctypes API (`llama_cpp.llama_*`), which the project pins.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
 import hashlib
 import threading
@@ -22,25 +23,20 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ModelMissingError
-from qa.llm.context import Context, _common, _quiet
+from qa.llm import state
+from qa.llm.context import _common, _opening, _quiet, chatml
+from qa.llm.placing import Placing
 from qa.llm.store import BlockStore
 
-EOG_TEXT = ("<|im_end|>", "<|endoftext|>", "<|im_start|>")
 
 
-def chatml(messages: list[dict], reply: bool = True) -> str:
-    """ChatML, the template of Qwen2.5 and SmolLM2."""
-    text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-    return text + ("<|im_start|>assistant\n" if reply else "")
-
-
-class LlamaCpp(Context):
+class LlamaCpp(Placing):
     """One model and one context; every call holds a lock, so threads take turns."""
 
     reads_ahead = True  # passages can be read at index time and their reading reused
 
     def __init__(self, path: str, name: str, threads: int, state_dir: Path | None = None,
-                 n_ctx: int = 4096, seqs: int = 4, store_mb: int = 0):
+                 n_ctx: int = 4096, seqs: int = 8, store_mb: int = 0, store_type: str = "q4"):
         import llama_cpp as L
 
         if not Path(path).is_file():
@@ -48,7 +44,12 @@ class LlamaCpp(Context):
         self.L, self.name, self.threads, self.seqs = L, name, threads, seqs
         self.state_dir = state_dir
         self.store = BlockStore(state_dir / "read" if state_dir else None, store_mb)
+        self.store_type = store_type
+        # What every stored reading depends on besides its tokens: one that differs is read again.
+        self.stamp = {"llama": f"llama-cpp-python {L.__version__}", "model": fingerprint(path),
+                      "kv": "f16", "flash_attn": False}
         self._lock = threading.RLock()
+        self._waiting, self._counting = 0, threading.Lock()  # questions waiting for the lock
         _quiet(L)
         L.llama_backend_init()
         params = L.llama_model_default_params()
@@ -61,12 +62,29 @@ class LlamaCpp(Context):
         self._model = L.llama_model_load_from_file(str(path).encode(), params)
         if not self._model:
             raise ModelMissingError(f"llama.cpp could not load {path}; is it a GGUF model file?")
+        self.rope = rope(L, self._model)
         self._vocab = L.llama_model_get_vocab(self._model)
         self._n_vocab = L.llama_vocab_n_tokens(self._vocab)
         self._ctx = None
         self._head: list[int] = []  # the tokens evaluated in sequence 0, from position 0
         self._head_name = ""
         self._open(n_ctx)
+
+    @contextlib.contextmanager
+    def _first(self):
+        """The model, before any reading waiting for it: a question need not wait for a whole
+        collection to be read (Python's locks are not fair: a reader would take it back)."""
+        with self._counting:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._counting:
+                self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     # Tokens -------------------------------------------------------------------------------
     def tokenize(self, text: str) -> list[int]:
@@ -109,112 +127,31 @@ class LlamaCpp(Context):
             self._save(name)
         return keep
 
-    # Reading passages once ------------------------------------------------------------------
-    def _split(self, messages: list[dict], blocks: list[str]) -> tuple[list[int], list[list[int]], str]:
-        """The tokens of what precedes the blocks, of each block, and the text after them: the
-        messages render as head + blocks, one after another, + end."""
-        text = chatml(messages, reply=False)
-        joined = "".join(blocks)
-        at = text.rfind(joined) if blocks else len(text)
-        if at < 0:
-            raise ValueError("the blocks are not one run of the messages' text")
-        return self.tokenize(text[:at]), [self.tokenize(b) for b in blocks], text[at + len(joined):]
-
-    def _key(self, head: list[int], block: list[int]) -> str:
-        digest = hashlib.sha256(self.name.encode())
-        digest.update(np.asarray(head, dtype=np.int32).tobytes())
-        digest.update(b"|")
-        digest.update(np.asarray(block, dtype=np.int32).tobytes())
-        return digest.hexdigest()[:40]
-
-    def read(self, messages: list[dict], blocks: list[str], name: str = "prefix",
-             progress=None, prune: bool = False) -> dict:
-        """Read each block once after the head (what the messages hold before the blocks) and
-        store its state; blocks read before are skipped. With `prune`, the stored states of
-        blocks not given (a removed article's) are deleted. `progress(tokens, total)` is told as
-        blocks are read. The lock is taken a batch at a time, so questions are answered meanwhile."""
-        with self._lock:
-            head, tokens, _ = self._split(messages, blocks)
-            self._ensure_head(head, name)
-        todo, keys = {}, set()
-        for block in tokens:
-            key = self._key(head, block)
-            keys.add(key)
-            if key not in todo and not self.store.has(key):
-                todo[key] = block
-        if prune:
-            self.store.keep(keys)
-        t0, done, total = time.perf_counter(), 0, sum(map(len, todo.values()))
-        for batch in _batches(list(todo.items()), 512, self.READERS):
-            with self._lock:
-                self._ensure_head(head, name)
-                self._read_batch(len(head), batch)
-            done += sum(len(b) for _, b in batch)
-            if progress:
-                progress(sum(len(b) for _, b in batch), total)
-        self.store.trim()
-        return {"blocks": len(blocks), "read": len(todo), "tokens": done,
-                "seconds": time.perf_counter() - t0}
-
-    def _read_batch(self, start: int, batch: list[tuple[str, list[int]]]) -> None:
-        """Evaluate a few blocks side by side, each in its own sequence after the head, and
-        store each block's cells alone (the head's are sequence 0's)."""
-        seqs = range(1, len(batch) + 1)
-        self._grow(start + sum(len(b) for _, b in batch) + 16)
-        for s in seqs:
-            self.L.llama_memory_seq_cp(self._mem, 0, s, 0, start)
-        items = [(t, start + j, s) for s, (_, block) in zip(seqs, batch)
-                 for j, t in enumerate(block)]
-        try:
-            self._decode(items, wanted=[])
-            for s, (key, _) in zip(seqs, batch):
-                self._rm(s, 0, start)  # the head stays with sequence 0
-                size = self.L.llama_state_seq_get_size(self._ctx, s)
-                data = (ctypes.c_uint8 * size)()
-                self.L.llama_state_seq_get_data(self._ctx, data, size, s)
-                self.store.put(key, bytes(data))
-        finally:
-            for s in seqs:
-                self._rm(s, 0)
-
-    def _assemble(self, head: list[int], blocks: list[list[int]]) -> int:
-        """Sequence 0 holds the head; place each block's stored state after it, in order,
-        reading any not stored yet; the position after the last block."""
-        missing = [(self._key(head, b), b) for b in blocks]
-        missing = list({k: b for k, b in missing if not self.store.has(k)}.items())
-        for batch in _batches(missing, 512, self.READERS):
-            self._read_batch(len(head), batch)
-        pos, L = len(head), self.L
-        self._grow(len(head) + sum(map(len, blocks)) + 16)
-        for block in blocks:
-            data = self.store.get(self._key(head, block))
-            buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-            if not L.llama_state_seq_set_data(self._ctx, buf, len(data), self._scratch):
-                raise RuntimeError("llama.cpp could not load a passage's stored reading")
-            # Read at positions right after the head; moved to where this block now stands.
-            L.llama_memory_seq_add(self._mem, self._scratch, -1, -1, pos - len(head))
-            L.llama_memory_seq_cp(self._mem, self._scratch, 0, -1, -1)
-            self._rm(self._scratch, 0)
-            pos += len(block)
-        return pos
-
     # Generation -----------------------------------------------------------------------------
     def generate(self, prompts: list[list[dict]], *, fixed: int = 0, max_tokens: int = 200,
                  name: str = "prefix", blocks: list[str] | None = None,
-                 assemble: bool = True) -> Iterator[tuple[int, str]]:
+                 assemble: bool = True, turn: str = "",
+                 temperatures: list[float] | None = None) -> Iterator[tuple[int, str]]:
         """Yield (candidate, text) pieces as they are decoded, greedily, one candidate per
         prompt, all side by side. The prompts share their first `fixed` messages: the prefix
         kept evaluated between calls (and on disk under `name`). `blocks` are consecutive
         pieces of that prefix's text, each read on its own after what precedes them (see
         `read`); with `assemble` their stored states are placed, else they are evaluated in
-        full, as one text."""
-        with self._lock:
+        full, as one text. `turn` is the start every prompt's own turn shares, whatever the
+        question: placed like a block, so that only the question's own words are read. A
+        prompt with a temperature above 0 is sampled (reproducibly) instead of greedy."""
+        with self._first():
             if blocks:
                 head, block_tokens, end = self._split(prompts[0][:fixed], blocks)
             else:
                 text = chatml(prompts[0][:fixed], reply=False) if fixed else ""
                 head, block_tokens, end = self.tokenize(text), [], ""
-            tails = [self.tokenize(end + chatml(p[fixed:])) for p in prompts]
+            texts = [end + chatml(p[fixed:]) for p in prompts]
+            opening = _opening(end, turn)
+            if turn and assemble and blocks and all(t.startswith(opening) for t in texts):
+                block_tokens = block_tokens + [self.tokenize(opening)]
+                texts = [t[len(opening):] for t in texts]
+            tails = [self.tokenize(t) for t in texts]
             # Sequence 0 keeps the cached prefix; a prompt without one leaves it alone.
             seqs = list(range(self.seqs)) if fixed else list(range(1, self.seqs))
             tails = tails[: len(seqs)]
@@ -232,15 +169,25 @@ class LlamaCpp(Context):
                     self._decode([(t, len(head) + j, 0) for j, t in enumerate(flat)], wanted=[])
                     start = len(head) + len(flat)
                 for i, piece in self._decode_candidates(start if fixed else 0, tails, seqs,
-                                                        max_tokens):
+                                                        max_tokens, temperatures):
                     yield i, piece
             finally:
                 for s in seqs + [self._scratch]:
                     self._rm(s, len(self._head) if s == 0 else 0)
 
     def _decode_candidates(self, start: int, tails: list[list[int]], seqs: list[int],
-                           max_tokens: int) -> Iterator[tuple[int, str]]:
+                           max_tokens: int, temperatures=None) -> Iterator[tuple[int, str]]:
         """Candidate i reads on from tails[i] in sequence seqs[i]."""
+        heat = list(temperatures or []) + [0.0] * len(tails)
+        rng = np.random.default_rng(0)  # the same samples for the same question
+
+        def pick(i: int, row: np.ndarray) -> int:
+            if heat[i] <= 0:
+                return int(np.argmax(row))
+            top = np.argpartition(row, -40)[-40:]  # among the 40 likeliest tokens
+            weights = np.exp((row[top] - row[top].max()) / heat[i])
+            return int(rng.choice(top, p=weights / weights.sum()))
+
         for s in seqs[1:] if start else []:  # every sequence reads on from the shared prefix
             self.L.llama_memory_seq_cp(self._mem, 0, s, 0, start)
         items, last = [], []
@@ -250,7 +197,8 @@ class LlamaCpp(Context):
         logits = self._decode(items, wanted=last)
         pos = [start + len(t) for t in tails]
         texts = [codecs.getincrementaldecoder("utf-8")("replace") for _ in tails]
-        current = {i: int(np.argmax(logits[i])) for i in range(len(tails))}
+        current = {i: pick(i, logits[i]) for i in range(len(tails))}
+        sure = {i: _logprob(logits[i], token) for i, token in current.items()}
         for _ in range(max_tokens):
             for i, token in list(current.items()):
                 if self.L.llama_vocab_is_eog(self._vocab, token):
@@ -258,24 +206,59 @@ class LlamaCpp(Context):
                     continue
                 piece = texts[i].decode(self._piece(token))
                 if piece:
-                    yield i, piece
+                    yield i, Piece(piece, sure.pop(i))
             if not current:
                 return
             rows = self._decode([(t, pos[i], seqs[i]) for i, t in current.items()],
                                 wanted=range(len(current)))
-            current = {i: int(np.argmax(rows[k])) for k, i in enumerate(current)}
+            current = {i: pick(i, rows[k]) for k, i in enumerate(current)}
+            for k, i in enumerate(current):
+                # A piece that ends a character begun before carries its tokens' sum.
+                sure[i] = sure.get(i, 0.0) + _logprob(rows[k], current[i])
             for i in current:
                 pos[i] += 1
 
 
-def _batches(items: list[tuple[str, list[int]]], tokens: int, most: int):
-    """Consecutive runs of (key, block) items of at most `tokens` tokens and `most` items."""
-    batch, size = [], 0
-    for key, block in items:
-        if batch and (size + len(block) > tokens or len(batch) == most):
-            yield batch
-            batch, size = [], 0
-        batch.append((key, block))
-        size += len(block)
-    if batch:
-        yield batch
+class Piece(str):
+    """A piece of an answer with the log-probability the model gave its tokens."""
+
+    def __new__(cls, text: str, logprob: float):
+        piece = super().__new__(cls, text)
+        piece.logprob = logprob
+        return piece
+
+
+def _logprob(logits: np.ndarray, token: int) -> float:
+    top = float(logits.max())
+    return float(logits[token]) - top - float(np.log(np.exp(logits - top).sum()))
+
+
+def fingerprint(path: str, samples: int = 16, size: int = 1 << 16) -> str:
+    """A model file's identity, cheaply: its size and a hash of evenly spaced pieces of it
+    (hashing all of a 1 GB file would cost seconds at every start)."""
+    digest, total = hashlib.sha256(), Path(path).stat().st_size
+    with open(path, "rb") as f:
+        for i in range(samples):
+            f.seek(max(0, total - size) * i // max(1, samples - 1))
+            digest.update(f.read(size))
+    return f"{total}:{digest.hexdigest()[:24]}"
+
+
+def rope(L, model) -> state.Rope | None:
+    """How the model rotates keys, where stored readings can be moved by rotating them here;
+    None where llama.cpp must move them (context scaling beyond linear, multi-part RoPE)."""
+    def meta(key: str) -> str | None:
+        buf = ctypes.create_string_buffer(128)
+        return buf.value.decode() if L.llama_model_meta_val_str(model, key.encode(), buf,
+                                                                 128) >= 0 else None
+
+    kind, arch = L.llama_model_rope_type(model), meta("general.architecture")
+    if kind not in (L.LLAMA_ROPE_TYPE_NORM, L.LLAMA_ROPE_TYPE_NEOX) or meta(
+            f"{arch}.rope.scaling.type") not in (None, "none", "linear"):
+        return None
+    head = int(meta(f"{arch}.attention.key_length")
+               or L.llama_model_n_embd(model) // L.llama_model_n_head(model))
+    return state.Rope(neox=kind == L.LLAMA_ROPE_TYPE_NEOX, head=head,
+                      dims=int(meta(f"{arch}.rope.dimension_count") or head),
+                      base=float(meta(f"{arch}.rope.freq_base") or 10000.0),
+                      scale=float(L.llama_model_rope_freq_scale_train(model)))

@@ -24,12 +24,15 @@ class OpenAICompatible:
         return len(text) // 4  # a server does not tell; about four characters a token
 
     def generate(self, prompts: list[list[dict]], *, fixed: int = 0, max_tokens: int = 200,
-                 name: str = "prefix", blocks=None, assemble=True) -> Iterator[tuple[int, str]]:
-        """One greedy answer per prompt, one prompt after the other."""
+                 name: str = "prefix", blocks=None, assemble=True, turn: str = "",
+                 temperatures: list[float] | None = None) -> Iterator[tuple[int, str]]:
+        """One answer per prompt (greedy, or sampled at its temperature), one after the
+        other."""
+        heat = list(temperatures or []) + [0.0] * len(prompts)
         for i, messages in enumerate(prompts):
             try:
                 stream = self._client.chat.completions.create(
-                    model=self.model, messages=messages, temperature=0.0,
+                    model=self.model, messages=messages, temperature=heat[i], seed=i,
                     max_tokens=max_tokens, stream=True)
                 for chunk in stream:
                     delta = chunk.choices[0].delta.content if chunk.choices else None
