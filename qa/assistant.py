@@ -129,8 +129,8 @@ class Assistant:
         passages = self.store.passages() if passages is None else passages
         self.reading_info = {}
         if passages and self.llm.reads_ahead:
-            # Every passage, and the numbers and labels a question's prompt uses.
-            shown = [reading.block(p) for p in passages] + reading.fixed(self.config.top_k)
+            # Every passage, and the numbers a question's passages are shown under.
+            shown = [reading.block(p) for p in passages] + reading.marks(self.config.top_k)
             with _bar(progress, 0, "Reading", "token") as bar:
                 self.reading_info = self.llm.read(reading.head(shown), shown, prune=True,
                                                   name=reading.STATE, progress=bar,

@@ -39,12 +39,6 @@ def marks(count: int) -> list[str]:
     return [prompts.MARK.format(n=n) for n in range(1, count + 1)]
 
 
-def fixed(count: int) -> list[str]:
-    """Every block a question's prompt may use besides its passages, for up to `count`
-    passages: read ahead once."""
-    return marks(count)
-
-
 class SentenceStore:
     """Each passage's sentence vectors, one file a passage, named by its id (which changes with
     its text and its article's header)."""
