@@ -27,6 +27,10 @@ def held_out_decision(qa_file: str | Path) -> Path | None:
     return path if path.exists() else None
 FIELDS = {"id": str, "question": str, "answer": str, "must_include": list, "sources": list,
           "answerable": bool}
+# What a question tests beyond a fact (eval/news/): `kind` "disagreement" with `values` (each
+# report's value and its file), "when" with `date` (YYYY-MM-DD), or "plain".
+OPTIONAL = {"kind": str, "values": list, "date": str}
+KINDS = ("plain", "disagreement", "when")
 _TYPE_NAMES = {str: "a string", list: "a list", bool: "true or false"}
 _HINT = "Each line is one JSON object with exactly: " + ", ".join(FIELDS) + " (see eval/README.md)."
 
@@ -40,6 +44,9 @@ class Question:
     sources: list[str] = field(default_factory=list)  # article file names holding the answer
     answerable: bool = True
     line: int = 0
+    kind: str = "plain"
+    values: list[dict] = field(default_factory=list)  # {"value": "15|fifteen", "source": file}
+    date: str = ""  # the absolute date a "when" question's answer gives
 
 
 def load(path: str | Path | None = None, limit: int | None = None) -> list[Question]:
@@ -78,14 +85,16 @@ def parse(line: str, number: int = 0, where: str = "") -> Question:
         fail(f"not valid JSON ({e.msg} at column {e.colno}). {_HINT}")
     if not isinstance(obj, dict):
         fail(f"expected a JSON object, not {json.dumps(obj)[:60]}. {_HINT}")
-    missing, extra = sorted(FIELDS.keys() - obj.keys()), sorted(obj.keys() - FIELDS.keys())
+    missing = sorted(FIELDS.keys() - obj.keys())
+    extra = sorted(obj.keys() - FIELDS.keys() - OPTIONAL.keys())
     if missing:
         fail(f"missing field{'s' * (len(missing) > 1)} {', '.join(missing)}. {_HINT}")
     if extra:
         fail(f"unknown field{'s' * (len(extra) > 1)} {', '.join(extra)}. {_HINT}")
-    for name, kind in FIELDS.items():
-        if not isinstance(obj[name], kind):  # bool is checked exactly: 1 is not true here
+    for name, kind in {**FIELDS, **OPTIONAL}.items():
+        if name in obj and not isinstance(obj[name], kind):  # 1 is not true here
             fail(f"{name} must be {_TYPE_NAMES[kind]}, not {json.dumps(obj[name])[:60]}.")
+    _check_kind(obj, fail)
     for name in ("id", "question", "answer"):
         if not obj[name].strip():
             fail(f"{name} is empty.")
@@ -101,6 +110,30 @@ def parse(line: str, number: int = 0, where: str = "") -> Question:
     if not obj["answerable"] and (obj["sources"] or obj["must_include"]):
         fail("an unanswerable question must have empty sources and must_include.")
     return Question(line=number, **obj)
+
+
+def _check_kind(obj: dict, fail) -> None:
+    kind = obj.get("kind", "plain")
+    if kind not in KINDS:
+        fail(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
+    if kind == "disagreement":
+        values = obj.get("values", [])
+        if len(values) < 2 or not all(isinstance(v, dict) and set(v) == {"value", "source"}
+                                      and all(isinstance(x, str) and x for x in v.values())
+                                      for v in values):
+            fail('a disagreement needs values: [{"value": "15", "source": "file"}, ...], '
+                 "at least two.")
+    elif obj.get("values"):
+        fail("only a disagreement question has values.")
+    if kind == "when":
+        import datetime
+
+        try:
+            datetime.date.fromisoformat(obj.get("date", ""))
+        except ValueError:
+            fail(f"a when question needs date as YYYY-MM-DD, not {obj.get('date')!r}.")
+    elif obj.get("date"):
+        fail("only a when question has a date.")
 
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from eval import timeline
 from eval.score import CAUSES, CITE, normalize
 
 # (key in the figures, label, unit, count shown beside it as "(count/of)" or "(n=count)").
@@ -18,6 +19,9 @@ HEADLINE = [
     ("citation_precision", "Citation precision (macro)", "%", ("citation_precision_n", None)),
     ("citation_recall", "Citation recall (macro)", "%", ("citation_recall_n", None)),
     ("multipart_rate", "Multi-part questions answered in full", "%", ("multipart_full", "multipart")),
+    ("values_rate", "Every differing value cited", "%", ("all_values", "disagreements")),
+    ("false_flags", "Disagreement flagged where the question has none", "n", None),
+    ("dates_rate", "When: the absolute date given", "%", ("date_right", "whens")),
     ("miss_retrieval", "Missed: a fact not among the passages read", "n", None),
     ("miss_reader", "Missed: read, but not in the model's text", "n", None),
     ("miss_decision", "Missed: in the model's text, cut by the checks", "n", None),
@@ -81,6 +85,13 @@ def figures(rows: list[dict]) -> dict:
         "multipart_full": sum(bool(m.get("multipart")) and m["correct"] for m in ans),
         "multipart_rate": _mean([m["correct"] for m in ans if m.get("multipart")]),
         **{f"miss_{c}": sum(m.get("miss") == c for m in ans) for c in CAUSES},
+        "disagreements": sum(m.get("all_values") is not None for m in ans),
+        "all_values": sum(bool(m.get("all_values")) for m in ans),
+        "values_rate": _mean([m["all_values"] for m in ans if m.get("all_values") is not None]),
+        "false_flags": sum(bool(m.get("flagged")) and m.get("all_values") is None for m in ans + unans),
+        "whens": sum(m.get("date_right") is not None for m in ans),
+        "date_right": sum(bool(m.get("date_right")) for m in ans),
+        "dates_rate": _mean([m["date_right"] for m in ans if m.get("date_right") is not None]),
         "hit_at_k": _mean([m["hit"] for m in ans]),
         "answer_hit_at_k": _mean([m["answer_hit"] for m in ans]),
         "mrr": _mean([m["rr"] for m in ans]),
@@ -131,6 +142,7 @@ def markdown(summary: dict, rows: list[dict]) -> str:
         + (" with uncommitted changes" if git.get("dirty") else "") + ".",
         "## Headline",
         table(summary),
+        *(["## Timelines", timeline.markdown(summary["timeline"])] if "timeline" in summary else []),
         "k is the number of passages each system hands its LLM (the baseline keeps llama-index's "
         "default). Latency is measured by the harness from the question to the first streamed "
         "text and to the final answer; each system answers all questions in turn, so compare "

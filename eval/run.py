@@ -48,8 +48,17 @@ def run(config, qa_file: str | None = None, out: str | None = None, baseline: bo
 
         rows = evaluate(assistant, questions, baseline=baseline, progress=progress, on_row=keep)
     summary = report.summarize(rows, info)
+    topics = qa_path.parent / "timeline.jsonl"
+    if topics.exists() and limit is None:  # a set with timeline topics (eval/news/)
+        from eval import timeline
+
+        summary["timeline"] = timeline.run(assistant, topics)
     report.write(out, summary, rows)
     print(report.table(summary))
+    if "timeline" in summary:
+        from eval import timeline
+
+        print("\n" + timeline.table(summary["timeline"]))
     print(f"\nWrote {out}: report.md, summary.json, results.jsonl, metrics.png, latency.png")
     return 0
 

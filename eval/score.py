@@ -16,7 +16,7 @@ _ARTICLES = {"a", "an", "the"}
 # Every key of a question's metrics, in results.jsonl; None where one does not apply.
 METRICS = ["passed", "correct", "abstained", "refused", "wrongly_refused", "f1", "hit",
            "answer_hit", "rr", "citation_precision", "citation_recall", "citations", "stated",
-           "missing", "miss", "multipart"]
+           "missing", "miss", "multipart", "flagged", "all_values", "date_right"]
 # Why an answerable question was missed: the facts were not all among the passages read, or
 # they were but the model's own text lacks one, or its text had them all and the checks cut one.
 CAUSES = ("retrieval", "reader", "decision")
@@ -126,11 +126,38 @@ def miss(facts: list[str], retrieved: bool, written: list[str]) -> str:
     return "decision" if not set(facts) - set(facts_in(facts, " ".join(written))) else "reader"
 
 
+def all_values(values: list[dict], text: str, citations) -> bool:
+    """Whether every report's value is stated in a sentence that cites a passage of its own
+    article (eval/news/: {"value": "15|fifteen", "source": file})."""
+    source = {c.number: c.source for c in citations}
+    said = [(normalize(s), {source.get(n) for n in cited_numbers(s)}) for s in sentences(text)]
+    return all(any(present(v["value"], s) and v["source"] in cited for s, cited in said)
+               for v in values)
+
+
+def date_right(iso: str, text: str) -> bool:
+    """Whether the answer gives the absolute date: '3 May 2011', 'May 3, 2011' or '2011-05-03'."""
+    import datetime
+
+    d = datetime.date.fromisoformat(iso)
+    month = d.strftime("%B")
+    forms = [f"{d.day} {month} {d.year}", f"{month} {d.day}, {d.year}", f"{month} {d.day} {d.year}",
+             f"{d.day} {month[:3]} {d.year}", f"{month[:3]} {d.day}, {d.year}", d.isoformat()]
+    text = normalize(text)
+    return any(has(f, text) for f in forms)
+
+
 def score(question, answer) -> dict:
     """Every metric of one answer to one question; None where a metric does not apply."""
     m = dict.fromkeys(METRICS)
     m["abstained"] = bool(answer.abstained)
     m["citations"] = len(answer.citations)
+    m["flagged"] = bool(getattr(answer, "disagreements", None))
+    kind = getattr(question, "kind", "plain")
+    if kind == "disagreement":
+        m["all_values"] = all_values(question.values, answer.text, answer.citations)
+    if kind == "when":
+        m["date_right"] = date_right(question.date, answer.text)
     if not question.answerable:
         m["refused"] = m["passed"] = m["abstained"]
         return m

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from index.chunk import split_article
+from index.dates import resolve
 from index.errors import ArticleError
 from index.load import find_files, read_article
 from index.types import IndexReport, Passage
@@ -80,9 +81,19 @@ def _sync(paths, store, embed, chunk_size, prune, progress, max_bytes) -> IndexR
     # Delete first: if killed after this, the next run re-embeds; nothing stale survives.
     store.delete(to_delete)
     report.removed = len(to_delete)
-    _embed_and_add(to_add, store, embed, progress)
+    _embed_and_add(_dated(to_add), store, embed, progress)
     report.added = len(to_add)
+    kept = {p.id: p for passages in wanted.values() for p in passages}
+    undated = [kept[pid] for pid in sorted(store.undated()) if pid in kept]
+    store.set_dates(_dated(undated))  # an index made before dates were resolved
     return report
+
+
+def _dated(passages: list[Passage]) -> list[Passage]:
+    """The passages with their dates resolved against their article's date (index/dates.py)."""
+    for p in passages:
+        p.dates = resolve(p.text, p.date)
+    return passages
 
 
 def _progress(items, show: bool, desc: str):

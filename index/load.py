@@ -265,11 +265,16 @@ _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 _PUBLISHED = re.compile(r"\s*(?:first\s+)?(?:published|posted)\b", re.IGNORECASE)
 
 
+_DATELINE = 150  # characters
+
+
 def find_date(text: str) -> str:
     """The ISO date the opening lines state, preferring a 'Published' line; '' when none does."""
     dates = []
     for line in text[:2000].splitlines()[:15]:
-        for iso in filter(None, map(_iso, _DATE.finditer(line))):
+        # A dateline opens its line; a date deep in a paragraph is one the story reports
+        # (an article saved as one long line has no opening lines but its first words).
+        for iso in filter(None, map(_iso, _DATE.finditer(line[:_DATELINE]))):
             if _PUBLISHED.match(line):
                 return iso
             dates.append(iso)

@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from index.dates import dumps, loads
 from index.errors import ConfigError, StoreUnavailableError
 from index.types import ArticleInfo, Passage
 
 # Metadata the LLM need not see when llama-index formats a node (the baseline does).
-_HIDDEN = ["path", "start", "end", "added"]
+_HIDDEN = ["path", "start", "end", "added", "dates"]
 _META = ("source", "title", "outlet", "date", "path", "start", "end", "added")
 
 
@@ -141,13 +142,26 @@ class Store:
                 id_=p.id,
                 text=p.text,
                 embedding=e,
-                metadata={k: getattr(p, k) for k in _META},
+                metadata=_metadata(p),
                 excluded_llm_metadata_keys=_HIDDEN,
                 excluded_embed_metadata_keys=_HIDDEN + ["source", "title"],
             )
             for p, e in zip(passages, embeddings)
         ]
         self.vector_store.add(nodes)
+
+    def undated(self) -> set[str]:
+        """Ids of passages stored before their dates were resolved (or with damaged ones)."""
+        got = self._get(None, ["metadatas"])
+        return {pid for pid, meta in zip(got["ids"], got["metadatas"])
+                if loads(meta.get("dates")) is None}
+
+    def set_dates(self, passages: list[Passage]) -> None:
+        """Store resolved dates with passages already embedded (their vectors stay)."""
+        for i in range(0, len(passages), _PAGE):
+            batch = passages[i : i + _PAGE]
+            self.collection.update(ids=[p.id for p in batch],
+                                   metadatas=[_metadata(p) for p in batch])
 
     def articles(self) -> list[ArticleInfo]:
         """The indexed articles in reading order (first indexed first), with passage counts."""
@@ -177,11 +191,18 @@ class Store:
 _PAGE = 5000
 
 
+def _metadata(p: Passage) -> dict:
+    meta = {k: getattr(p, k) for k in _META}
+    if p.dates is not None:
+        meta["dates"] = dumps(p.dates)
+    return meta
+
 def _passage(pid: str, text: str, meta: dict) -> Passage:
     return Passage(id=pid, text=text, source=meta.get("source", ""), title=meta.get("title", ""),
                    start=int(meta.get("start", 0)), end=int(meta.get("end", 0)),
                    path=meta.get("path", ""), outlet=meta.get("outlet", ""),
-                   date=meta.get("date", ""), added=float(meta.get("added", 0.0)))
+                   date=meta.get("date", ""), added=float(meta.get("added", 0.0)),
+                   dates=loads(meta.get("dates")))
 
 
 def reading_order(passages: list[Passage]) -> list[Passage]:

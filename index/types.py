@@ -29,6 +29,7 @@ class Passage:
     added: float = 0.0  # when its article was first indexed: the collection's reading order
     score: float = 0.0  # retrieval score (fused); `dense` keeps the cosine similarity
     dense: float = 0.0
+    dates: list | None = None  # [start, end, ISO date, period] per date phrase (index/dates.py)
 
 
 @dataclass

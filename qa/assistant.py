@@ -35,6 +35,7 @@ class Assistant:
         embedding model) replace the configured ones."""
         self.config = config or Config.load(**overrides)
         self._llm, self._embedder, self._store, self._retriever = language_model, embed_model, None, None
+        self._timeline_retriever = None  # (the question retriever it was built beside, its own)
         self._query_embedder = embed_model
         self.sentence_store = reading.SentenceStore(Path(self.config.data_dir) / "sentences")
         self._seen = self._changed_at()
@@ -212,6 +213,24 @@ class Assistant:
         asked = question.check(question_text, self.config.max_question_chars)
         pipeline = Pipeline(self.config, self.llm, self.evidence, self.model)
         yield from pipeline.stream(asked, history)
+
+    def timeline(self, topic: str) -> list:
+        """The dated events the articles report about a topic, oldest first (qa/timeline.py)."""
+        from qa.retrieve import Retriever
+        from qa.timeline import timeline, vector_of
+
+        topic = question.check(topic, self.config.max_question_chars)
+        self._follow()
+        if self._timeline_retriever is None or self._timeline_retriever[0] is not self._retriever:
+            self.retrieve(topic)  # builds the question retriever, whose age marks this one's
+            wide = self.config.timeline_passages
+            self._timeline_retriever = (self._retriever, Retriever(
+                self.store, self.query_embedder, wide, max(wide, self.config.retrieve_candidates)))
+        passages = self._timeline_retriever[1].retrieve(topic)
+        if not passages:
+            raise IndexMissingError(self.store.where)
+        sentences = self.sentence_store.sentences(passages)
+        return timeline(passages, sentences, sentences.similarity(vector_of(topic)))
 
     def evidence(self, question_text: str) -> Evidence:
         """What the model reads for a question: the passages retrieval picks, grouped by

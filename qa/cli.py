@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object, no streaming")
     p.set_defaults(func=cmd_ask)
 
+    p = sub.add_parser("timeline", help="the dated events the articles report about a topic")
+    p.add_argument("topic", nargs="+", help="what the events are about, e.g. the bushfires")
+    p.add_argument("--json", action="store_true", help="one JSON object per event")
+    p.set_defaults(func=cmd_timeline)
+
     p = sub.add_parser("articles", help="list the indexed articles")
     p.add_argument("--json", action="store_true", help="one JSON object per article")
     p.set_defaults(func=cmd_articles)
@@ -106,6 +111,32 @@ def cmd_ask(args) -> int:
     return _loop(assistant)
 
 
+def cmd_timeline(args) -> int:
+    from qa.assistant import Assistant
+
+    events = Assistant(config_from(args)).timeline(" ".join(args.topic))
+    if args.json:
+        for e in events:
+            print(json.dumps(e.to_dict(), ensure_ascii=False))
+        return 0
+    if not events:
+        print("The articles give no dated events about this.")
+        return 0
+    sources = {}
+    for e in events:
+        marks = "".join(f"[{c.number}]" for c in e.citations)
+        print(f"{e.when:>18}  {textwrap.shorten(e.text, 160)} {marks}")
+        if e.differ:
+            print(f"{'':>18}  reports differ: {e.differ}")
+        for c in e.citations:
+            sources.setdefault(c.number, c)
+    print()
+    for n, c in sorted(sources.items()):
+        about = ", ".join(x for x in (c.outlet, c.date) if x)
+        print(f"[{n}] {c.title}{f' ({about})' if about else ''} — {c.source}")
+    return 0
+
+
 def cmd_articles(args) -> int:
     from dataclasses import asdict
 
@@ -160,6 +191,9 @@ def _print_answer(assistant, question: str, history=None):
     print()
     if answer.text != "".join(streamed).strip():
         print(f"\nChecked: {answer.text}")
+    if answer.disagreements:
+        print("\nThe reports differ: " + "; ".join(
+            f"{a.words} [{a.citation}]" for a in answer.disagreements))
     for c in answer.citations:
         about = ", ".join(x for x in (c.outlet, c.date) if x)
         print(f"\n[{c.number}] {c.title}{f' ({about})' if about else ''} — {c.source}, "

@@ -54,17 +54,18 @@ class Config:
                                "text in full (slow; for comparison)")
     store_mb: int = setting(0, "most disk the stored readings take, in MB (0: a quarter of the "
                                "free disk); the least recently used are read again when needed")
-    store_type: str = setting("q4", "how stored readings are kept on disk: `q4` (4-bit), `q8` or "
-                                    "`f16` (exact); readings of another type are read again")
-    min_similarity: float = setting(0.3, "refuse without the LLM when no sentence of the "
-                                         "articles is this similar to the question (cosine)")
+    store_type: str = setting("q4", "stored readings on disk: `q4` (4-bit), `q8` or `f16` (exact)")
+    min_similarity: float = setting(0.3, "refuse without the LLM when no sentence is this "
+                                         "similar to the question (cosine)")
     # Answering
-    answers: int = setting(1, "most candidate answers: the question and its parts first; if "
-                              "none holds up, one from each next best article alone")
-    samples: int = setting(0, "answers sampled (temperature 0.7) beside the greedy ones, for the "
-                              "decision to choose from (each adds about a second)")
+    answers: int = setting(1, "most candidate answers: the question's (and parts'), then one "
+                              "per next best article alone")
+    samples: int = setting(0, "answers sampled (temperature 0.7) for the decision to choose from")
     focus: int = setting(3, "sentences (the best of each best-matching article) shown again "
                             "with the question")
+    disagreements: int = setting(1, "1: state each article's differing count or date with its "
+                                    "source; 0: off")
+    timeline_passages: int = setting(40, "passages a timeline (`qa timeline`) is made from")
     max_tokens: int = setting(120, "longest answer, in tokens")
     decision: str = setting("checks", "what keeps or cuts a claim: `checks` (the grounding "
                                       "checks), `fitted` (qa/decision.json) or a `qa fit` file")
@@ -100,10 +101,11 @@ class Config:
         if self.store_type not in ("q4", "q8", "f16"):
             raise ConfigError(f"store_type must be q4, q8 or f16, not {self.store_type!r}.")
         for name in ("top_k", "retrieve_candidates", "chunk_size", "max_tokens", "threads",
+                     "timeline_passages",
                      "max_question_chars", "max_file_mb", "answers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}.")
-        for name in ("store_mb", "focus", "samples"):
+        for name in ("store_mb", "focus", "samples", "disagreements"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, not {getattr(self, name)}.")
         for name in ("min_similarity",):

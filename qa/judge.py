@@ -169,6 +169,11 @@ class Judge:
         return out
 
     @property
+    def topicality(self) -> list:
+        """Per passage, each of its sentences' similarity to the question."""
+        return self._topicality
+
+    @property
     def relevance(self) -> list[float]:
         """Each passage's best sentence similarity to the question."""
         return [float(t.max()) for t in self._topicality]

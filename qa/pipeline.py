@@ -13,7 +13,7 @@ from qa.quote import locate
 from qa import decide
 from qa.judge import REFUSAL, Judge, choose, claims_of
 from qa.question import parts
-from qa import reading
+from qa import disagree, reading, when
 from qa.relevance import Sentences
 from qa.types import Answer
 
@@ -66,6 +66,22 @@ class Pipeline:
             yield self._answer(question, searched, REFUSAL, [], evidence, timings, t0,
                                judges[searched].relevance)
             return
+        t1 = time.perf_counter()
+        differ = (disagree.find(searched, evidence.passages, sentences,
+                                judges[searched].topicality) if self.config.disagreements else [])
+        timings["differ_s"] = time.perf_counter() - t1  # the cost to every question
+        if differ:
+            # The reports give different values for what is asked: each is stated with its
+            # source instead of letting the model pick one (no model call is needed).
+            text, citations, accounts = disagree.state(differ, evidence.passages,
+                                                       disagree.asked(searched))
+            text = when.annotate(text, citations, evidence.passages)
+            yield text
+            answer = self._answer(question, searched, text, citations, evidence, timings, t0,
+                                  judges[searched].relevance)
+            answer.disagreements = accounts
+            yield answer
+            return
         candidates: list[tuple[str, str]] = []  # (the question it answers, the model's text)
         pieces: list[list] = []  # each candidate's pieces with their log-probabilities
         quote = None  # the model's copy of the words that answer
@@ -102,6 +118,7 @@ class Pipeline:
                                locate(quote, evidence.passages) if quote else None)
         if citations:
             text = " ".join([text, *self.unanswered(searched, judged.answered)])
+            text = when.annotate(text, citations, evidence.passages)
         answer = self._answer(question, searched, text or REFUSAL, citations, evidence,
                               timings, t0, relevance)
         answer.notes, answer.candidates = judged.dropped, [t for _, t in candidates]

@@ -22,6 +22,19 @@ class Citation:
 
 
 @dataclass
+class Account:
+    """One report's value where the articles disagree (qa/disagree.py)."""
+
+    value: str  # normalised: "400", "2011-05-03"
+    words: str  # as shown: "four hundred", "3 May 2011"
+    sentence: str  # the article's sentence that gives it
+    citation: int  # the number of its citation in the answer
+    source: str = ""
+    outlet: str = ""
+    date: str = ""
+
+
+@dataclass
 class Answer:
     question: str
     text: str
@@ -35,11 +48,13 @@ class Answer:
     candidates: list[str] = field(default_factory=list)  # the model's answers, unchecked
     pieces: list[list] = field(default_factory=list)  # per candidate: [text, log-probability]
     quote: str | None = None  # the model's copy of the words that answer (qa/quote.py)
+    disagreements: list[Account] = field(default_factory=list)  # where the reports differ
 
     def to_dict(self) -> dict:
         return {"question": self.question, "answer": self.text, "abstained": self.abstained,
                 "citations": [asdict(c) for c in self.citations], "timings": self.timings,
-                "model": self.model, "searched": self.searched}
+                "model": self.model, "searched": self.searched,
+                "disagreements": [asdict(a) for a in self.disagreements]}
 
 
-__all__ = ["Article", "ArticleInfo", "Answer", "Citation", "IndexReport", "Passage"]
+__all__ = ["Account", "Article", "ArticleInfo", "Answer", "Citation", "IndexReport", "Passage"]

@@ -101,11 +101,11 @@ def test_cli_json_answer(seed_index):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert set(out) == {"question", "answer", "abstained", "citations", "timings", "model",
-                        "searched"}
-    assert "400" in out["answer"] and not out["abstained"]
+                        "searched", "disagreements"}
+    assert "400" in out["answer"] and not out["abstained"] and out["disagreements"] == []
     cite = next(c for c in out["citations"] if c["source"] == "001_0c16718d7dae18e4.txt")
     assert {"title", "outlet", "date", "start", "end", "text", "quote"} <= set(cite)
-    assert set(out["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
+    assert set(out["timings"]) == {"retrieve_s", "differ_s", "first_token_s", "total_s"}
 
 
 def test_cli_index_summary_and_interactive_loop(seed_index, tmp_path):
@@ -179,3 +179,32 @@ def test_a_question_right_after_an_upload_is_answered_from_it(seed_copy, tmp_pat
     Articles(a, chat, uploads=tmp_path / "uploads").upload([str(upload)])
     *_, (text, sources) = list(chat.respond(WHY, []))
     assert "overtime" in text and "ferry.txt" in sources
+
+
+def test_disagreeing_reports_dates_and_a_timeline_through_the_cli(seed_copy, tmp_path):
+    """Two invented reports of one storm: the toll each gives, the day made absolute, and the
+    storm's timeline, with the real MiniLM and the real Qwen."""
+    from test_disagree import COURIER, HERALD, TOLL
+
+    folder = tmp_path / "storm"
+    folder.mkdir()
+    (folder / "courier.txt").write_text(COURIER)
+    (folder / "herald.txt").write_text(HERALD)
+
+    def qa(*args):
+        r = subprocess.run([sys.executable, "-m", "qa.cli", *args, "--data-dir", str(seed_copy)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=900)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    qa("index", str(folder), "--no-prune")
+    toll = json.loads(qa("ask", "--json", TOLL))
+    assert [(d["value"], d["source"]) for d in toll["disagreements"]] == [
+        ("15", "herald.txt"), ("12", "courier.txt")]
+    when = json.loads(qa("ask", "--json", "When did the storm sweep through Kellerby?"))
+    assert when["abstained"] or "3 March 2024" in when["answer"], when["answer"]
+    assert "4 March 2024" not in when["answer"].replace("of 4 March 2024", "")
+    timeline = qa("timeline", "the storm in Kellerby")
+    sunday = next(line for line in timeline.splitlines() if line.strip().startswith("3 March"))
+    assert "[1][2]" in sunday or "[2][1]" in sunday
+    assert "12 people" in timeline and "15 people" in timeline  # the row says they differ

@@ -20,11 +20,13 @@ from starlette.exceptions import HTTPException
 from qa.config import Config
 from qa.errors import InputError, QAError
 from qa.types import Answer
+from ui import timeline
 from ui.app import is_loopback, open_assistant
 
 log = logging.getLogger(__name__)
 MAX_BODY = 4 * 2**20  # a conversation is text: a larger body is a mistake or an attack
 CHUNK = "chat.completion.chunk"
+SHOWN = ("abstained", "searched", "timings", "disagreements")  # of an Answer, beside the text
 WAIT_S = 300.0  # how long a request waits for the answers queued before it
 
 
@@ -165,7 +167,7 @@ class Turn:
 def extras(answer: Answer, streamed: str | None = None) -> dict:
     """The fields beyond OpenAI's: the cited passages and how the answer was reached."""
     d = answer.to_dict()
-    qa = {"text": d["answer"], **{k: d[k] for k in ("abstained", "searched", "timings")}}
+    qa = {"text": d["answer"], **{k: d[k] for k in SHOWN}}
     if streamed is not None:
         # The checks can drop or change sentences after they streamed: show qa.text then.
         qa["replaces_stream"] = streamed.strip() != answer.text.strip()
@@ -259,6 +261,8 @@ def create_api(assistant, key: str | None = None, model_name: str | None = None)
             raise failure(e) from None
         finally:
             await turn.aclose()
+
+    app.post("/v1/timeline")(timeline.route(assistant, lock, failure, WAIT_S))
 
     return app
 

@@ -40,6 +40,16 @@ def create_app(assistant, examples: list[str] | None = None):
         with gr.Tabs():
             with gr.Tab("Chat", id="chat", elem_id="qa-chat-tab"):
                 bot = _chat_tab(gr, assistant, chat, sources, examples)
+            with gr.Tab("Timeline", id="timeline", elem_id="qa-timeline-tab"):
+                with gr.Row():
+                    topic = gr.Textbox(label="Topic", placeholder="What the events are about",
+                                       scale=4, elem_id="qa-topic", submit_btn=False)
+                    make = gr.Button("Make the timeline", variant="primary", scale=1,
+                                     elem_id="qa-make-timeline")
+                events = gr.HTML(render.article_note("Events the articles date, oldest first, "
+                                                     "each with its sources."),
+                                 css_template=render.CSS, js_on_load=None,
+                                 elem_id="qa-timeline")
             with gr.Tab("Articles", id="articles", elem_id="qa-articles-tab") as tab:
                 listed = gr.State(listing(articles))  # this page's rows, each with its path
                 chosen = gr.State(None)  # the selected article's path
@@ -91,6 +101,12 @@ def create_app(assistant, examples: list[str] | None = None):
             rows = library.listing()
             return _table(rows), rows
 
+        def dated(text):
+            try:
+                return render.timeline(assistant.timeline(text), text)
+            except QAError as e:
+                return render.article_note(str(e), error=True)
+
         # Progress shows on the status panel only: the chat stays usable (questions wait).
         # The header and examples follow at once: a read of the index, no need to queue.
         after = {"fn": refresh_chat, "outputs": [header, bot], "show_progress": "hidden",
@@ -98,6 +114,8 @@ def create_app(assistant, examples: list[str] | None = None):
         upload.upload(add, upload, [status, table, listed, upload], show_progress_on=[status],
                       **PRIVATE).then(**after)
         table.select(pick, listed, [chosen, remove], queue=False, **PRIVATE)
+        make.click(dated, topic, events, show_progress_on=[events], **PRIVATE)
+        topic.submit(dated, topic, events, show_progress_on=[events], **PRIVATE)
         remove.click(drop, chosen, [status, table, listed, chosen, remove],
                      show_progress_on=[status], **PRIVATE).then(**after)
         # Another session may have changed the collection since this page was built or shown.

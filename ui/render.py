@@ -33,6 +33,13 @@ CSS = """
 .qa-passage mark { background: #fde68a; color: #111; padding: 0 2px; border-radius: 3px; }
 .qa-refusal { padding: 0.6rem 0.75rem; border-radius: 8px; border: 1px solid #f59e0b;
   background: rgba(245, 158, 11, 0.12); }
+.qa-differ { margin: 0 0 0.75rem; padding: 0.6rem 0.75rem; border-radius: 8px;
+  border: 1px solid #8b5cf6; background: rgba(139, 92, 246, 0.1); }
+.qa-differ ul { margin: 0.3rem 0 0; padding-left: 1.2rem; }
+.qa-timeline { width: 100%; border-collapse: collapse; margin: 0 0 1rem; }
+.qa-timeline td { padding: 0.4rem 0.5rem; vertical-align: top;
+  border-bottom: 1px solid var(--border-color-primary); }
+.qa-when { white-space: nowrap; font-weight: 600; }
 .qa-error { padding: 0.6rem 0.75rem; border-radius: 8px; border: 1px solid #ef4444;
   background: rgba(239, 68, 68, 0.1); }
 .qa-timing { margin-top: 0.5rem; font-size: 0.8rem; color: var(--body-text-color-subdued); }
@@ -131,6 +138,8 @@ def sources(answer: Answer) -> str:
     """The numbered passages behind an answer, or a clear refusal with none."""
     parts = ['<div class="qa-panel qa-done"><h3>Sources</h3>',
              f'<p class="qa-searched">Searched for: <q>{escape(answer.searched)}</q></p>']
+    if answer.disagreements:
+        parts.append(differ(answer))
     if answer.abstained or not answer.citations:
         parts.append('<p class="qa-refusal"><b>Refused:</b> the articles do not answer this '
                      "question, so nothing is cited.</p>")
@@ -144,6 +153,34 @@ def sources(answer: Answer) -> str:
                      f'words, {t["total_s"]:.1f} s in all.</p>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def differ(answer: Answer) -> str:
+    """The marked note beside an answer whose reports give different values."""
+    items = "".join(f"<li><b>{escape(a.words)}</b> [{a.citation}]: "
+                    f"{escape(', '.join(x for x in (a.outlet, date_text(a.date)) if x) or a.source)}"
+                    "</li>" for a in answer.disagreements)
+    return (f'<div class="qa-differ" role="note"><b>The reports differ.</b> Each value is '
+            f"given with its source, newest report first:<ul>{items}</ul></div>")
+
+
+def timeline(events: list, topic: str) -> str:
+    """A topic's dated events, oldest first, each with its citations and sources."""
+    if not events:
+        return _panel("qa-done", f"The articles give no dated events about “{escape(topic)}”.")
+    rows, cited = [], {}
+    for e in events:
+        marks = "".join(f"[{c.number}]" for c in e.citations)
+        note = (f'<div class="qa-differ">The reports differ: {escape(e.differ)}</div>'
+                if e.differ else "")
+        rows.append(f'<tr><td class="qa-when">{escape(e.when)}</td><td>{escape(e.text)} '
+                    f'<span class="qa-num">{marks}</span>{note}</td></tr>')
+        for c in e.citations:
+            cited.setdefault(c.number, c)
+    sources = "".join(_source(c) for _, c in sorted(cited.items()))
+    return (f'<div class="qa-panel qa-done"><h3>Timeline: {escape(topic)}</h3>'
+            f'<table class="qa-timeline"><tbody>{"".join(rows)}</tbody></table>'
+            f'<ol class="qa-sources">{sources}</ol></div>')
 
 
 def _source(c: Citation) -> str:

@@ -1,0 +1,196 @@
+"""Where the articles disagree: the value each report gives for what a question asks (a count
+or a date), stated side by side with its own citation, newest report first.
+
+A value counts only where it is written about what the question asks (a number next to a
+word of the question, a date in a sentence about it), one per article: the sentence of that
+article most like the question. The same value written differently ("four hundred", "400")
+is one value.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.dates import spoken
+from index.types import Passage
+from qa import text as T
+from qa.question import parts
+from qa.types import Account, Citation
+
+# A sentence is about the question when it is this close to it (MiniLM cosine), and this close
+# to the best sentence read: a passing figure in a sentence on something else is no account.
+ABOUT = 0.45
+MARGIN = 0.15
+
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+          "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
+          "eighty ninety").split()
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_WORD = r"(?:" + "|".join(_UNITS + list(_SCALES)) + r")"
+# "15", "1,000", "7.5 million", "four hundred", "twenty-one", "a thousand" (not "hundreds of":
+# a plural scale is no figure).
+_NUMBER = re.compile(
+    r"(?<![\w.,$])\$?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s+(hundred|thousand|million|billion)\b)?"
+    r"(?![\w.,]\d)|\b((?:a\s+)?" + _WORD + r"(?:(?:\s+and\s+|[\s-]+)" + _WORD + r")*)\b(?!s\b)",
+    re.I)
+# Words between a number and what it counts that say nothing about which thing it is.
+_BETWEEN = {"more", "other", "additional", "further", "of", "the", "new", "were",
+            "was", "have", "had", "are", "is", "been", "being", "been", "percent", "per", "cent"}
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_IN_DATE = re.compile(_MONTH + r"\s+$")
+_DATE_AFTER = re.compile(r"(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"\b")
+_WHEN = re.compile(r"^\s*(?:when\b|on what (?:day|date)|what (?:day|date)|(?:on |in )?which "
+                   r"(?:day|date|month|year))", re.I)
+_COUNTED = re.compile(r"\b(?:how many|number of)\s+((?:[A-Za-z'’-]+\s+){0,1}[A-Za-z'’-]+)",
+                      re.I)
+_COUNT = re.compile(r"\b(?:how many|how much|number of|toll|total|tally|count)\b", re.I)
+
+
+@dataclass
+class _Found:
+    passage: int
+    sentence: str
+    value: str  # the normalised value: "400", "2011-05-03"
+    words: str  # as the article writes it
+    similarity: float
+
+
+def asked(question: str) -> str:
+    """What kind of value the question asks for: `date`, `count`, or '' (neither)."""
+    if _WHEN.search(question):
+        return "date"
+    if _COUNT.search(question):
+        return "count"
+    return ""
+
+
+def find(question: str, passages: list[Passage], sentences, topicality) -> list[_Found]:
+    """One account per article of the value the question asks for, where two or more articles
+    give different values; else []. `topicality`: per passage, each sentence's similarity to
+    the question (qa/judge.py)."""
+    kind = asked(question)
+    # A question of several parts asks for several values: theirs are no disagreement.
+    if not kind or parts(question) or len({p.path for p in passages}) < 2:
+        return []
+    best_all = max((float(t.max()) for t in topicality if len(t)), default=0.0)
+    floor = max(ABOUT, best_all - MARGIN)
+    asked_words, counted = T.content_words(question), _counted(question)
+    by_article: dict[str, _Found] = {}
+    for i, p in enumerate(passages):
+        spans = T.sentence_spans(p.text) or [(0, len(p.text))]
+        texts = sentences.texts[i]
+        for j, sim in enumerate(topicality[i]):
+            if sim < floor or j >= len(texts):
+                continue
+            start = spans[j][0] if len(spans) == len(texts) else p.text.find(texts[j])
+            got = (_dates(p, start, texts[j]) if kind == "date"
+                   else _counts(texts[j], asked_words, counted))
+            if not got:
+                continue
+            value, words = got[0]
+            held = by_article.get(p.path)
+            if held is None or sim > held.similarity:
+                by_article[p.path] = _Found(i, texts[j], value, words, float(sim))
+    found = list(by_article.values())
+    if len({f.value for f in found}) < 2:
+        return []
+    return found
+
+
+def state(found: list[_Found], passages: list[Passage], kind: str) -> tuple[str, list[Citation],
+                                                                              list[Account]]:
+    """The answer that gives each report's value with its citation, newest report first."""
+    order = sorted(found, key=lambda f: (passages[f.passage].date or "", -f.similarity),
+                   reverse=True)
+    order = ([f for f in order if passages[f.passage].date]
+             + sorted((f for f in order if not passages[f.passage].date),
+                      key=lambda f: -f.similarity))
+    lines, citations, accounts = ["The reports differ."], [], []
+    for number, f in enumerate(order, start=1):
+        p = passages[f.passage]
+        shown = spoken(f.value) if kind == "date" else f.words
+        quote = " ".join(f.sentence.split())
+        lines.append(f"{_who(p)} gives {shown}: “{quote}” [{number}].")
+        citations.append(Citation(number=number, source=p.source, passage_id=p.id, text=p.text,
+                                  start=p.start, end=p.end, score=round(p.dense, 4),
+                                  title=p.title, outlet=p.outlet, date=p.date, quote=f.sentence))
+        accounts.append(Account(value=f.value, words=shown, sentence=quote, citation=number,
+                                source=p.source, outlet=p.outlet, date=p.date))
+    return " ".join(lines), citations, accounts
+
+
+def _who(p: Passage) -> str:
+    """'The Evening Post of 4 May 2011', or the report's headline where no outlet is known."""
+    name = f"The {p.outlet}" if p.outlet and not p.outlet.lower().startswith("the ") else p.outlet
+    if not name:
+        title = " ".join(p.title.split()[:10]) + ("…" if len(p.title.split()) > 10 else "")
+        name = f"The report “{title}”"
+    return f"{name} of {spoken(p.date)}" if p.date else name
+
+
+def _counted(question: str) -> set[str]:
+    """What a count question counts: 'people' in "How many people died?"; else every word
+    of it ("What was the death toll?")."""
+    m = _COUNTED.search(question)
+    words = T.content_words(m.group(1)) if m else set()
+    return words or T.content_words(question)
+
+
+def _counts(sentence: str, asked_words: set[str], counted: set[str] | None = None
+            ) -> list[tuple[str, str]]:
+    """The numbers of a sentence written about what the question counts: (value, as written).
+    "15 soldiers" counts soldiers, so it must name what is `counted`; a bare "17" ("the toll
+    rose to 17") must follow a word of the question."""
+    counted = asked_words if counted is None else counted
+    out = []
+    for m in _NUMBER.finditer(sentence):
+        value = _value(m)
+        if value is None or _IN_DATE.search(sentence[max(0, m.start() - 12):m.start()]) \
+                or _DATE_AFTER.match(sentence, m.end()):
+            continue  # the day of "October 1" or "1 October" is no count
+        after = T.terms(sentence[m.end():m.end() + 40])
+        after = [w for w in after if w not in {T.stem(b) for b in _BETWEEN}][:2]
+        before = T.terms(sentence[max(0, m.start() - 40):m.start()])[-4:]
+        if after and not after[0].isdigit():
+            if any(w in counted for w in after):
+                out.append((value, m.group().strip()))
+        elif any(w in asked_words for w in before):
+            out.append((value, m.group().strip()))  # "the toll rose to 17."
+    return out
+
+
+def _value(m: re.Match) -> str | None:
+    """A number match as a plain number string; None for a year-like or unreadable one."""
+    if m.group(1):
+        digits, scale = m.group(1).replace(",", ""), m.group(2)
+        number = float(digits) * _SCALES.get((scale or "").lower(), 1)
+        if not scale and "." not in digits and 1900 <= number <= 2100:
+            return None  # a year, not a count
+    elif m.group(3).lower() == "one":
+        return None  # "one of them", "one man said": seldom a count
+    else:
+        number = _spelled(m.group(3))
+        if number is None:
+            return None
+    if number >= 1e15:
+        return None
+    return str(int(number)) if number.is_integer() else f"{number:g}"
+
+
+def _spelled(words: str) -> float | None:
+    """'four hundred' as 400 (text2num, a maintained English number parser)."""
+    from text_to_num import text2num
+
+    words = re.sub(r"^a\s+", "one ", words.strip(), flags=re.I).lower().replace("-", " ")
+    try:
+        return float(text2num(words, "en"))
+    except ValueError:
+        return None
+
+
+def _dates(p: Passage, start: int, sentence: str) -> list[tuple[str, str]]:
+    """The day-dates of a sentence (resolved at index time) as (ISO date, as written)."""
+    end = start + len(sentence)
+    return [(iso, p.text[a:b]) for a, b, iso, period in (p.dates or [])
+            if period == "day" and start <= a < end]
+
