@@ -23,13 +23,17 @@ def cite(claims: list[Claim], passages: list[Passage], relevance: list[float],
     for number, i in enumerate(order, start=1):
         p = passages[i]
         claimed = " ".join(c.text for c in claims if c.passage == i)
-        score = p.dense or float(relevance[i])
-        citations.append(Citation(
-            number=number, source=p.source, passage_id=p.id, text=p.text, start=p.start,
-            end=p.end, score=round(score, 4), title=p.title, outlet=p.outlet, date=p.date,
-            quote=_highlight(p.text, claimed, located.words(passages)
-                             if located and located.passage == i else "")))
+        citations.append(citation(p, number, _highlight(
+            p.text, claimed, located.words(passages) if located and located.passage == i else ""),
+            p.dense or float(relevance[i])))
     return " ".join(sentences), citations
+
+
+def citation(p: Passage, number: int, quote: str, score: float | None = None) -> Citation:
+    """Citation `number` of passage `p`, `quote` its sentence to highlight."""
+    return Citation(number=number, source=p.source, passage_id=p.id, text=p.text, start=p.start,
+                    end=p.end, score=round(p.dense if score is None else score, 4),
+                    title=p.title, outlet=p.outlet, date=p.date, quote=quote)
 
 
 def _with_mark(sentence: str, number: int) -> str:

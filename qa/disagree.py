@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from index.dates import spoken
 from index.types import Passage
 from qa import text as T
+from qa.cite import citation
 from qa.question import parts
 from qa.types import Account, Citation
 
@@ -35,7 +36,7 @@ _NUMBER = re.compile(
     re.I)
 # Words between a number and what it counts that say nothing about which thing it is.
 _BETWEEN = {"more", "other", "additional", "further", "of", "the", "new", "were",
-            "was", "have", "had", "are", "is", "been", "being", "been", "percent", "per", "cent"}
+            "was", "have", "had", "are", "is", "been", "being", "percent", "per", "cent"}
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 _IN_DATE = re.compile(_MONTH + r"\s+$")
 _DATE_AFTER = re.compile(r"(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"\b")
@@ -111,9 +112,7 @@ def state(found: list[_Found], passages: list[Passage], kind: str) -> tuple[str,
         shown = spoken(f.value) if kind == "date" else f.words
         quote = " ".join(f.sentence.split())
         lines.append(f"{_who(p)} gives {shown}: “{quote}” [{number}].")
-        citations.append(Citation(number=number, source=p.source, passage_id=p.id, text=p.text,
-                                  start=p.start, end=p.end, score=round(p.dense, 4),
-                                  title=p.title, outlet=p.outlet, date=p.date, quote=f.sentence))
+        citations.append(citation(p, number, f.sentence))
         accounts.append(Account(value=f.value, words=shown, sentence=quote, citation=number,
                                 source=p.source, outlet=p.outlet, date=p.date))
     return " ".join(lines), citations, accounts

@@ -10,6 +10,7 @@ import numpy as np
 from index.dates import spoken
 from index.types import Passage
 from qa import text as T
+from qa.cite import citation
 from qa.disagree import _counts
 from qa.types import Citation
 
@@ -77,7 +78,7 @@ def timeline(passages: list[Passage], sentences, topicality, limit: int = 40) ->
             numbers[p.id] = len(numbers) + 1
         number = numbers[p.id]
         if all(c.number != number for c in row.citations):
-            row.citations.append(_citation(p, number, sentences.texts[i][j]))
+            row.citations.append(citation(p, number, sentences.texts[i][j]))
             row._sentences.append((number, p.path, sentences.texts[i][j]))
     for e in events:
         e.differ = _differ(e._sentences)
@@ -88,12 +89,6 @@ def _says_more(sentence: str, dates: list[str]) -> bool:
     for words in dates:
         sentence = sentence.replace(words, " ")
     return len(T.content_words(sentence) - {"publish", "post", "updat"}) >= WORDS
-
-
-def _citation(p: Passage, number: int, sentence: str) -> Citation:
-    return Citation(number=number, source=p.source, passage_id=p.id, text=p.text, start=p.start,
-                    end=p.end, score=round(p.dense, 4), title=p.title, outlet=p.outlet,
-                    date=p.date, quote=sentence)
 
 
 def _differ(reports: list[tuple[int, str, str]]) -> str:
