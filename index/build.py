@@ -45,7 +45,7 @@ def remove_articles(store, names: list[str]) -> int:
 def _sync(paths, store, embed, chunk_size, prune, progress, max_bytes) -> IndexReport:
     files, skipped = find_files(paths)
     report = IndexReport(skipped=skipped)
-    stored = store.ids_by_path()
+    stored, undated = store.scan()  # one read of the metadata for both
     wanted: dict[str, list[Passage]] = {}
     seen: dict[str, str] = {}  # text hash -> first path with it
     now = time.time()
@@ -84,8 +84,8 @@ def _sync(paths, store, embed, chunk_size, prune, progress, max_bytes) -> IndexR
     _embed_and_add(_dated(to_add), store, embed, progress)
     report.added = len(to_add)
     kept = {p.id: p for passages in wanted.values() for p in passages}
-    undated = [kept[pid] for pid in sorted(store.undated()) if pid in kept]
-    store.set_dates(_dated(undated))  # an index made before dates were resolved
+    # Passages of an index made before dates were resolved get theirs, without embedding.
+    store.set_dates(_dated([kept[pid] for pid in sorted(undated) if pid in kept]))
     return report
 
 

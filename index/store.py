@@ -127,12 +127,23 @@ class Store:
 
     def ids_by_path(self) -> dict[str, tuple[set[str], float]]:
         """Each stored article's passage ids and when it was first indexed."""
+        return self.scan()[0]
+
+    def undated(self) -> set[str]:
+        """Ids of passages stored before their dates were resolved (or with damaged ones)."""
+        return self.scan()[1]
+
+    def scan(self) -> tuple[dict[str, tuple[set[str], float]], set[str]]:
+        """ids_by_path() and undated() from one read of the metadata."""
         got = self._get(None, ["metadatas"])
         out: dict[str, tuple[set[str], float]] = {}
+        undated = set()
         for pid, meta in zip(got["ids"], got["metadatas"]):
             ids, _ = out.setdefault(meta.get("path", ""), (set(), float(meta.get("added", 0.0))))
             ids.add(pid)
-        return out
+            if loads(meta.get("dates")) is None:
+                undated.add(pid)
+        return out, undated
 
     def add(self, passages: list[Passage], embeddings: list[list[float]]) -> None:
         from llama_index.core.schema import TextNode
@@ -149,12 +160,6 @@ class Store:
             for p, e in zip(passages, embeddings)
         ]
         self.vector_store.add(nodes)
-
-    def undated(self) -> set[str]:
-        """Ids of passages stored before their dates were resolved (or with damaged ones)."""
-        got = self._get(None, ["metadatas"])
-        return {pid for pid, meta in zip(got["ids"], got["metadatas"])
-                if loads(meta.get("dates")) is None}
 
     def set_dates(self, passages: list[Passage]) -> None:
         """Store resolved dates with passages already embedded (their vectors stay)."""
