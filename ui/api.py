@@ -117,6 +117,17 @@ async def read_request(request: Request) -> ChatRequest:
     return req
 
 
+async def wait_for(lock: threading.Lock) -> None:
+    """Take the Assistant's lock once the requests queued before are done, or a 503."""
+    # Polled: waiting in a worker thread, requests could take all that the answer needs.
+    deadline = time.monotonic() + WAIT_S
+    while not lock.acquire(blocking=False):
+        if time.monotonic() > deadline:
+            raise ApiError(503, "The assistant is busy with other questions; try again in "
+                                "a minute.", "busy", kind="server_error")
+        await anyio.sleep(0.05)
+
+
 class Turn:
     """One answer in progress; it holds the Assistant's lock until closed."""
 
@@ -126,13 +137,7 @@ class Turn:
     @classmethod
     async def start(cls, assistant, lock: threading.Lock, question: str, history) -> Turn:
         """Wait for the Assistant and run it to its first piece, so a bad question is a 400."""
-        # Polled: waiting in a worker thread, requests could take all that the answer needs.
-        deadline = time.monotonic() + WAIT_S
-        while not lock.acquire(blocking=False):
-            if time.monotonic() > deadline:
-                raise ApiError(503, "The assistant is busy with other questions; try again in "
-                                    "a minute.", "busy", kind="server_error")
-            await anyio.sleep(0.05)
+        await wait_for(lock)
         turn = cls(lock)
         try:  # whatever the Assistant raises, even on the call, the lock is released
             turn.stream = assistant.stream(question, history or None)
@@ -262,7 +267,7 @@ def create_api(assistant, key: str | None = None, model_name: str | None = None)
         finally:
             await turn.aclose()
 
-    app.post("/v1/timeline")(timeline.route(assistant, lock, failure, WAIT_S))
+    app.post("/v1/timeline")(timeline.route(assistant, lock, failure, wait_for))
 
     return app
 

@@ -6,7 +6,7 @@ import threading
 
 from fastapi import Request
 
-from qa.errors import InputError, QAError
+from qa.errors import InputError
 
 
 async def topic_of(request: Request) -> str:
@@ -20,27 +20,21 @@ async def topic_of(request: Request) -> str:
     return topic
 
 
-def route(assistant, lock: threading.Lock, failure, wait_s: float):
-    """The handler of POST /v1/timeline: the topic's events, or the API's error for `failure`."""
+def route(assistant, lock: threading.Lock, failure, wait_for):
+    """The handler of POST /v1/timeline: the topic's events once `wait_for(lock)` lets it in
+    (one model and one index serve answers and timelines), or the API's error (`failure`)."""
     import anyio
 
     async def dated_events(request: Request) -> dict:
         try:
             topic = await topic_of(request)
-            found = await anyio.to_thread.run_sync(events, assistant, lock, topic, wait_s)
+            await wait_for(lock)
+            try:
+                found = await anyio.to_thread.run_sync(assistant.timeline, topic)
+            finally:
+                lock.release()
         except Exception as e:
             raise failure(e) from None
-        return {"object": "timeline", "topic": topic, "events": found}
+        return {"object": "timeline", "topic": topic, "events": [e.to_dict() for e in found]}
 
     return dated_events
-
-
-def events(assistant, lock: threading.Lock, topic: str, wait_s: float) -> list[dict]:
-    """The topic's dated events, once the answers queued before it are done (one model and
-    one index serve both)."""
-    if not lock.acquire(timeout=wait_s):
-        raise QAError("The assistant is busy with other questions; try again in a minute.")
-    try:
-        return [e.to_dict() for e in assistant.timeline(topic)]
-    finally:
-        lock.release()
