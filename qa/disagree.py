@@ -85,7 +85,7 @@ def find(question: str, passages: list[Passage], sentences, topicality) -> list[
                 continue
             start = spans[j][0] if len(spans) == len(texts) else p.text.find(texts[j])
             got = (_dates(p, start, texts[j]) if kind == "date"
-                   else _counts(texts[j], asked_words, counted))
+                   else counts(texts[j], asked_words, counted))
             if not got:
                 continue
             value, words = got[0]
@@ -135,7 +135,7 @@ def _counted(question: str) -> set[str]:
     return words or T.content_words(question)
 
 
-def _counts(sentence: str, asked_words: set[str], counted: set[str] | None = None
+def counts(sentence: str, asked_words: set[str], counted: set[str] | None = None
             ) -> list[tuple[str, str]]:
     """The numbers of a sentence written about what the question counts: (value, as written).
     "15 soldiers" counts soldiers, so it must name what is `counted`; a bare "17" ("the toll

@@ -11,7 +11,7 @@ from index.dates import spoken
 from index.types import Passage
 from qa import text as T
 from qa.cite import citation
-from qa.disagree import _counts
+from qa.disagree import counts
 from qa.types import Citation
 
 # A passage is about the topic when its best sentence is this close to it (MiniLM cosine), and
@@ -109,7 +109,7 @@ def _differ(reports: list[tuple[int, str, str]]) -> str:
 def _things(sentence: str) -> list[tuple[str, str, str]]:
     """(value, as written, the word it counts) of a sentence's figures."""
     out = []
-    for value, words in _counts(sentence, T.content_words(sentence)):
+    for value, words in counts(sentence, T.content_words(sentence)):
         at = sentence.find(words) + len(words)
         after = [w for w in T.words(sentence[at:at + 30]) if w not in T.STOP]
         if after:
