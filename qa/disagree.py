@@ -20,8 +20,8 @@ from qa.types import Account, Citation
 
 # A sentence is about the question when it is this close to it (MiniLM cosine), and this close
 # to the best sentence read: a passing figure in a sentence on something else is no account.
-ABOUT = 0.45
-MARGIN = 0.15
+ABOUT = 0.4
+MARGIN = 0.25
 
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
           "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
@@ -35,15 +35,26 @@ _NUMBER = re.compile(
     r"(?![\w.,]\d)|\b((?:a\s+)?" + _WORD + r"(?:(?:\s+and\s+|[\s-]+)" + _WORD + r")*)\b(?!s\b)",
     re.I)
 # Words between a number and what it counts that say nothing about which thing it is.
-_BETWEEN = {"more", "other", "additional", "further", "of", "the", "new", "were",
+_BETWEEN = {"of", "the", "new", "were",
             "was", "have", "had", "are", "is", "been", "being", "percent", "per", "cent"}
+_VERB = (r"were|was|are|is|have|has|had|did|do|does|will|would|can|could|may|might|been|"
+         r"\w+ed|fled|ran|broke|took|made|left|went|came|fell|hit|shot|lost|burnt|remain|"
+         r"remains|live|lives|work|works|die|flee|escape|attend|join|take|leave|say|says")
+# A number with no noun after it: punctuation, the sentence's end, a verb or a preposition.
+_BARE = re.compile(r"\s*(?:[,.;:)]|$|(?:have|has|had|were|was|are|is|will|would|in|on|at|from|"
+                   r"after|since|to|and|or|by|for|this|last|so)\b)", re.I)
+_ELSEWHERE = re.compile(r"\s+(?:in|at|on|from)\s+(?:the\s+)?[A-Z]")
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 _IN_DATE = re.compile(_MONTH + r"\s+$")
 _DATE_AFTER = re.compile(r"(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"\b")
+_FORM = {"mani", "much", "number", "total", "count"}  # stems of the asking words
 _WHEN = re.compile(r"^\s*(?:when\b|on what (?:day|date)|what (?:day|date)|(?:on |in )?which "
                    r"(?:day|date|month|year))", re.I)
-_COUNTED = re.compile(r"\b(?:how many|number of)\s+((?:[A-Za-z'’-]+\s+){0,1}[A-Za-z'’-]+)",
+# What "how many" counts: its words up to the verb ("how many Al Qaeda fighters fled").
+_COUNTED = re.compile(r"\b(?:how many|number of)\s+((?:(?!(?:" + _VERB + r")\b)[A-Za-z'’-]+\s*){1,4})",
                       re.I)
+# "4 more people died" tells an increase, not the total.
+_MORE = re.compile(r"\s+(?:more|other|additional|further|extra)\b", re.I)
 _COUNT = re.compile(r"\b(?:how many|how much|number of|toll|total|tally|count)\b", re.I)
 
 
@@ -76,6 +87,9 @@ def find(question: str, passages: list[Passage], sentences, topicality) -> list[
     best_all = max((float(t.max()) for t in topicality if len(t)), default=0.0)
     floor = max(ABOUT, best_all - MARGIN)
     asked_words, counted = T.content_words(question), _counted(question)
+    # What the question says of the counted thing ("died", "harmed"): a sentence counting the
+    # same thing must say some of it too, or it counts them for something else.
+    said = asked_words - counted - _FORM
     by_article: dict[str, _Found] = {}
     for i, p in enumerate(passages):
         spans = T.sentence_spans(p.text) or [(0, len(p.text))]
@@ -84,8 +98,12 @@ def find(question: str, passages: list[Passage], sentences, topicality) -> list[
             if sim < floor or j >= len(texts):
                 continue
             start = spans[j][0] if len(spans) == len(texts) else p.text.find(texts[j])
-            got = (_dates(p, start, texts[j]) if kind == "date"
-                   else counts(texts[j], asked_words, counted))
+            if kind == "date":
+                got = _dates(p, start, texts[j])
+            elif said and not said & T.content_words(texts[j]):
+                continue
+            else:
+                got = counts(texts[j], asked_words, counted)
             if not got:
                 continue
             value, words = got[0]
@@ -136,25 +154,28 @@ def _counted(question: str) -> set[str]:
 
 
 def counts(sentence: str, asked_words: set[str], counted: set[str] | None = None
-            ) -> list[tuple[str, str]]:
+           ) -> list[tuple[str, str]]:
     """The numbers of a sentence written about what the question counts: (value, as written).
-    "15 soldiers" counts soldiers, so it must name what is `counted`; a bare "17" ("the toll
-    rose to 17") must follow a word of the question."""
+    "15 soldiers" counts soldiers, so it must name what is `counted`; a bare number ("the toll
+    rose to 17.", "35 have been shot") must stand by a word of the question."""
     counted = asked_words if counted is None else counted
+    between = {T.stem(b) for b in _BETWEEN}
     out = []
     for m in _NUMBER.finditer(sentence):
         value = _value(m)
         if value is None or _IN_DATE.search(sentence[max(0, m.start() - 12):m.start()]) \
-                or _DATE_AFTER.match(sentence, m.end()):
-            continue  # the day of "October 1" or "1 October" is no count
+                or _DATE_AFTER.match(sentence, m.end()) or _MORE.match(sentence, m.end()):
+            continue  # the day of "October 1" or "1 October" is no count, "4 more" no total
         after = T.terms(sentence[m.end():m.end() + 40])
-        after = [w for w in after if w not in {T.stem(b) for b in _BETWEEN}][:2]
-        before = T.terms(sentence[max(0, m.start() - 40):m.start()])[-4:]
-        if after and not after[0].isdigit():
-            if any(w in counted for w in after):
-                out.append((value, m.group().strip()))
-        elif any(w in asked_words for w in before):
-            out.append((value, m.group().strip()))  # "the toll rose to 17."
+        if _ELSEWHERE.match(sentence, m.end()):
+            continue  # "five in Victoria, three in the Northern Territory": other places' figures
+        if _BARE.match(sentence, m.end()):
+            near = T.terms(sentence[max(0, m.start() - 40):m.start()])[-4:] + after[:4]
+            found = any(w in asked_words for w in near)
+        else:
+            found = any(w in counted for w in [w for w in after if w not in between][:2])
+        if found:
+            out.append((value, m.group().strip()))
     return out
 
 
@@ -163,10 +184,10 @@ def _value(m: re.Match) -> str | None:
     if m.group(1):
         digits, scale = m.group(1).replace(",", ""), m.group(2)
         number = float(digits) * _SCALES.get((scale or "").lower(), 1)
-        if not scale and "." not in digits and 1900 <= number <= 2100:
+        if not scale and m.group(1).isdigit() and 1900 <= number <= 2100:
             return None  # a year, not a count
-    elif m.group(3).lower() == "one":
-        return None  # "one of them", "one man said": seldom a count
+    elif m.group(3).lower() in ("one", *_SCALES):
+        return None  # "one of them", "one man said"; "several hundred": no figure
     else:
         number = _spelled(m.group(3))
         if number is None:
