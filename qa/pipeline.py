@@ -178,7 +178,7 @@ class Pipeline:
             if p.path not in best or sims[j] > best[p.path][0]:
                 best[p.path] = (float(sims[j]), i, j)
         top = sorted(best.values(), reverse=True)[:k]
-        return [(i + 1, sentences.texts[i][j]) for _, i, j in top]
+        return [(i + 1, when.dated(sentences.texts[i][j], judge.passages[i])) for _, i, j in top]
 
     @staticmethod
     def _turn(question: str, focus: list[tuple[int, str]] = ()) -> dict:

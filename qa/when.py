@@ -28,6 +28,12 @@ def annotate(text: str, citations: list[Citation], passages: list[Passage]) -> s
     return "".join(out) + text[at:]
 
 
+def dated(sentence: str, p: Passage) -> str:
+    """A sentence of passage `p` with its relative dates' dates beside them: the model is
+    shown "on Tuesday (3 May 2011)" instead of working the date out from the article's."""
+    return _beside(sentence, _phrases(p))
+
+
 def _phrases(p: Passage) -> list[tuple[str, str, str]]:
     """(the words as written, the date as shown, ISO) of a passage's relative date phrases."""
     return [(p.text[a:b], spoken(iso, period), iso) for a, b, iso, period in (p.dates or [])
