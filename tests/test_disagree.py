@@ -173,3 +173,15 @@ def test_every_value_must_be_stated_beside_its_own_source():
     assert not all_values(values, "One says 12 [1].", cites)
     assert date_right("2024-03-03", "on Sunday (3 March 2024)")
     assert date_right("2024-03-03", "on March 3, 2024") and not date_right("2024-03-03", "Sunday")
+
+
+def test_the_chat_marks_a_disagreement_and_renders_a_timeline(make_assistant, storm):
+    from ui import render
+
+    a = make_assistant("The storm killed 12 people [1].")
+    panel = render.sources(a.ask(TOLL))
+    assert 'class="qa-differ"' in panel and "<b>15</b> [1]" in panel and "<b>12</b> [2]" in panel
+    page = render.timeline(a.timeline("the storm in Kellerby"), "the storm in Kellerby")
+    assert page.index("3 March 2024") < page.index("8 March 2024")
+    assert "The reports differ: 12 people [1]; 15 people [2]" in page
+    assert "no dated events" in render.timeline([], "nothing")
