@@ -1,4 +1,5 @@
-"""The news evaluation set (eval/news/): counts, sources, and every fact found in its source text."""
+"""The news evaluation sets (eval/news/, eval/news2/): counts, sources, and every fact found in
+its source text."""
 from __future__ import annotations
 
 import datetime
@@ -11,91 +12,103 @@ import pytest
 from eval.score import normalize, present
 from index.load import read_article
 
-ROOT = Path(__file__).resolve().parent.parent / "eval" / "news"
-ARTICLES = ROOT / "articles"
+EVAL = Path(__file__).resolve().parent.parent / "eval"
+# Per set: its least counts of disagreement, when and plain questions and of timeline topics,
+# the prefixes of its ids, and the most events a topic has.
+SETS = {"news": ((15, 15, 5, 10), ("n_", "t_"), 8),
+        "news2": ((10, 8, 6, 5), ("n2_", "t2_"), 6)}
 
 
-def _rows(name: str) -> list[dict]:
-    with open(ROOT / name, encoding="utf-8") as f:
+def _rows(folder: str, name: str) -> list[dict]:
+    with open(EVAL / folder / name, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
-QA = _rows("qa.jsonl")
-TIMELINE = _rows("timeline.jsonl")
+QA = {s: _rows(s, "qa.jsonl") for s in SETS}
+TIMELINE = {s: _rows(s, "timeline.jsonl") for s in SETS}
 
 
 @lru_cache(maxsize=None)
-def _article(name: str):
-    return read_article(ARTICLES / name)
+def _article(folder: str, name: str):
+    return read_article(EVAL / folder / "articles" / name)
 
 
 @lru_cache(maxsize=None)
-def _text(name: str) -> str:
-    return normalize(_article(name).text)
+def _text(folder: str, name: str) -> str:
+    return normalize(_article(folder, name).text)
 
 
-def _found(fact: str, sources: list[str]) -> bool:
-    return any(present(fact, _text(s)) for s in sources)
+def _found(folder: str, fact: str, sources: list[str]) -> bool:
+    return any(present(fact, _text(folder, s)) for s in sources)
 
 
-def test_counts_and_ids():
-    kinds = [q["kind"] for q in QA]
-    assert kinds.count("disagreement") >= 15
-    assert kinds.count("when") >= 15
-    assert kinds.count("plain") >= 5
+def _each(kind: str | None = None) -> list:
+    return [pytest.param(s, q, id=q["id"]) for s in SETS for q in QA[s]
+            if kind is None or q["kind"] == kind]
+
+
+@pytest.mark.parametrize("folder", SETS)
+def test_counts_and_ids(folder):
+    (disagreements, whens, plains, topics), (qid, tid), _ = SETS[folder]
+    qa, timeline = QA[folder], TIMELINE[folder]
+    kinds = [q["kind"] for q in qa]
+    assert kinds.count("disagreement") >= disagreements
+    assert kinds.count("when") >= whens
+    assert kinds.count("plain") >= plains
     assert set(kinds) <= {"disagreement", "when", "plain"}
-    assert len(TIMELINE) >= 10
-    assert [q["id"] for q in QA] == [f"n_{i:02d}" for i in range(1, len(QA) + 1)]
-    assert [t["id"] for t in TIMELINE] == [f"t_{i:02d}" for i in range(1, len(TIMELINE) + 1)]
-    for q in QA:
+    assert len(timeline) >= topics
+    assert [q["id"] for q in qa] == [f"{qid}{i:02d}" for i in range(1, len(qa) + 1)]
+    assert [t["id"] for t in timeline] == [f"{tid}{i:02d}" for i in range(1, len(timeline) + 1)]
+    for q in qa:
         assert q["answerable"] is True and q["question"] and q["answer"] and q["must_include"]
 
 
-def test_sources_exist():
-    for q in QA:
+@pytest.mark.parametrize("folder", SETS)
+def test_sources_exist(folder):
+    articles = EVAL / folder / "articles"
+    for q in QA[folder]:
         assert q["sources"], q["id"]
         for s in q["sources"]:
-            assert (ARTICLES / s).is_file(), (q["id"], s)
-    for t in TIMELINE:
+            assert (articles / s).is_file(), (q["id"], s)
+    for t in TIMELINE[folder]:
         for e in t["events"]:
             assert e["sources"], (t["id"], e)
             for s in e["sources"]:
-                assert (ARTICLES / s).is_file(), (t["id"], s)
+                assert (articles / s).is_file(), (t["id"], s)
 
 
-@pytest.mark.parametrize("q", QA, ids=[q["id"] for q in QA])
-def test_facts_in_sources(q):
+@pytest.mark.parametrize("folder, q", _each())
+def test_facts_in_sources(folder, q):
     for fact in q["must_include"]:
-        assert _found(fact, q["sources"]), (q["id"], fact)
+        assert _found(folder, fact, q["sources"]), (q["id"], fact)
 
 
-@pytest.mark.parametrize("q", [q for q in QA if q["kind"] == "disagreement"],
-                         ids=[q["id"] for q in QA if q["kind"] == "disagreement"])
-def test_disagreement_values(q):
+@pytest.mark.parametrize("folder, q", _each("disagreement"))
+def test_disagreement_values(folder, q):
     values = q["values"]
     assert len({normalize(v["value"]) for v in values}) >= 2
     assert len({v["source"] for v in values}) >= 2
     for v in values:
         assert v["source"] in q["sources"], (q["id"], v)
-        assert _found(v["value"], [v["source"]]), (q["id"], v)
+        assert _found(folder, v["value"], [v["source"]]), (q["id"], v)
         assert v["value"] in q["must_include"], (q["id"], v)
 
 
-@pytest.mark.parametrize("q", [q for q in QA if q["kind"] == "when"],
-                         ids=[q["id"] for q in QA if q["kind"] == "when"])
-def test_when_dates(q):
+@pytest.mark.parametrize("folder, q", _each("when"))
+def test_when_dates(folder, q):
     datetime.date.fromisoformat(q["date"])
     for s in q["sources"]:
-        assert _article(s).date, (q["id"], s, "the loader finds no publication date")
+        assert _article(folder, s).date, (q["id"], s, "the loader finds no publication date")
 
 
-@pytest.mark.parametrize("t", TIMELINE, ids=[t["id"] for t in TIMELINE])
-def test_timeline(t):
+@pytest.mark.parametrize("folder, t", [pytest.param(s, t, id=t["id"]) for s in SETS
+                                       for t in TIMELINE[s]])
+def test_timeline(folder, t):
     assert t["topic"]
-    assert 2 <= len(t["events"]) <= 8
+    assert 2 <= len(t["events"]) <= SETS[folder][2]
     dates = [datetime.date.fromisoformat(e["date"]) for e in t["events"]]
     assert dates == sorted(dates)
     for e in t["events"]:
         assert e["event"] and e["must_include"]
         for fact in e["must_include"]:
-            assert _found(fact, e["sources"]), (t["id"], e["date"], fact)
+            assert _found(folder, fact, e["sources"]), (t["id"], e["date"], fact)
